@@ -1,0 +1,39 @@
+/* db.h: core-internal access to the named LMDB databases of a store.
+ * Not part of the public core API: only core/*.c include it.
+ * The key and value layout of each database is in core/FORMAT.md. */
+#ifndef SLUICE_CORE_DB_H
+#define SLUICE_CORE_DB_H
+
+#include <lmdb.h>
+#include "error.h"
+#include "store.h"
+
+typedef enum sl_db {
+    SL_DB_META = 0,  /* "format", "instance", "next_seq", "next_group_id", ... */
+    SL_DB_EVENTS,    /* seq(8) -> event record */
+    SL_DB_TOPICS,    /* topic name -> topic statistics */
+    SL_DB_IDEM,      /* idempotency key -> seq(8) ts(8) */
+    SL_DB_IDEM_EXP,  /* ts(8) key -> "" (expiry order) */
+    SL_DB_GROUPS,    /* group name -> group record */
+    SL_DB_LEASES,    /* gid(4) seq(8) -> lease record */
+    SL_DB_DUE,       /* gid(4) due_ms(8) seq(8) -> "" (redelivery order) */
+    SL_DB_DLQ,       /* gid(4) seq(8) -> dead-letter record */
+    SL_DB_COUNT
+} sl_db;
+
+/* The handle of database db in store. */
+MDB_dbi sl_store_dbi(const sl_store *store, sl_db db);
+
+/* The dbi of db in the store of txn t (shorthand). */
+static inline MDB_dbi sl_dbi(const sl_txn *t, sl_db db)
+{
+    return sl_store_dbi(t->store, db);
+}
+
+/* Map an LMDB return code to sl_err: MDB_NOTFOUND -> SL_ERR_NOT_FOUND,
+ * MDB_MAP_FULL -> SL_ERR_MAP_FULL, MDB_TXN_FULL -> SL_ERR_TXN_FULL,
+ * ENOSPC/EDQUOT -> SL_ERR_STORAGE_FULL, ENOMEM -> SL_ERR_NOMEM,
+ * MDB_CORRUPTED/MDB_PAGE_NOTFOUND -> SL_ERR_CORRUPT, others SL_ERR_STORAGE. */
+sl_err sl_err_from_mdb(int rc);
+
+#endif

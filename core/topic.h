@@ -1,0 +1,27 @@
+/* topic.h: topic names and topic filters.
+ *
+ * A topic is 1..SL_TOPIC_MAX bytes: segments of [A-Za-z0-9_-]+ joined by '.',
+ * e.g. "order.created". A filter has the same shape, and a segment may also
+ * be '*' (exactly one segment) or, as the last segment only, '>' (one or more
+ * segments): "order.*" matches "order.created" but not "order" nor
+ * "order.line.added"; "order.>" matches both of the latter two but not "order".
+ * Pure functions: no allocation, no state.
+ */
+#ifndef SLUICE_CORE_TOPIC_H
+#define SLUICE_CORE_TOPIC_H
+
+#include <stdbool.h>
+#include "slice.h"
+
+#define SL_TOPIC_MAX 255
+
+/* True when t is a valid topic name. */
+bool sl_topic_valid(sl_slice t);
+
+/* True when f is a valid filter (a topic, or with '*' / trailing '>'). */
+bool sl_filter_valid(sl_slice f);
+
+/* True when topic t matches filter f. Both must be valid. */
+bool sl_filter_match(sl_slice f, sl_slice t);
+
+#endif

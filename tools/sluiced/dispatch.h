@@ -1,0 +1,64 @@
+/* dispatch.h: one decoded request -> core -> one encoded reply.
+ *
+ * The transport (listener.c) decodes a request (proto/request.h) and asks
+ * sl_dispatch_kind() where it runs:
+ *   - SL_RUN_READ: sl_dispatch_read() at once, in a read-only transaction, on
+ *     the calling (nng) thread. It never waits for the writer.
+ *   - SL_RUN_WRITE: the writer thread (writer.c) calls sl_dispatch_write()
+ *     inside a child transaction of its batch transaction.
+ * Both always leave a complete reply (ok or error) in *out unless they return
+ * SL_ERR_NOMEM. Data flows one way: request -> core -> reply; dispatch keeps
+ * no state of its own beyond the counters in sl_server_counters.
+ */
+#ifndef SLUICE_SLUICED_DISPATCH_H
+#define SLUICE_SLUICED_DISPATCH_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+#include "core/error.h"
+#include "core/store.h"
+#include "proto/reply.h"
+#include "proto/request.h"
+
+typedef enum sl_run_kind { SL_RUN_READ, SL_RUN_WRITE } sl_run_kind;
+
+/* Counters shown by the "stats" op. Owned by the daemon (server.c), shared
+ * by pointer; atomics, so any thread may bump them. */
+typedef struct sl_server_counters {
+    atomic_uint_fast64_t requests;    /* requests answered */
+    atomic_uint_fast64_t publishes;   /* events appended (not counting duplicates) */
+    atomic_uint_fast64_t parked_pulls;/* long-polls parked now */
+    uint64_t started_ms;              /* set once at start */
+} sl_server_counters;
+
+/* What a write changed, for the writer to wake parked long-polls and to
+ * decide whether to park this pull. */
+typedef struct sl_write_effects {
+    bool appended;        /* events were appended: wake parked pulls */
+    bool made_due;        /* nack/replay made events due now: wake parked pulls */
+    bool is_publish;      /* the request appends (for sl_store_grow's quota rule) */
+    size_t delivered;     /* pull: deliveries in the reply */
+    uint64_t next_due_ms; /* pull: when this group's next pending event is due (0: none) */
+} sl_write_effects;
+
+sl_run_kind sl_dispatch_kind(const sl_request *req);
+
+/* Run a read-only request. */
+sl_err sl_dispatch_read(sl_store *store, const sl_request *req, uint64_t now_ms,
+                        const sl_server_counters *counters, sl_reply_buf *out);
+
+/* Run a write request in the child transaction w.
+ * Returns:
+ *   SL_OK: the request succeeded: commit w; *out holds the ok reply.
+ *   SL_ERR_MAP_FULL, SL_ERR_TXN_FULL, SL_ERR_STORAGE, SL_ERR_STORAGE_FULL,
+ *   SL_ERR_NOMEM: a storage-level failure: the writer aborts (and may retry)
+ *   and writes the reply itself; *out is unspecified.
+ *   any other error: the request failed on its own (bad group, ...): abort w;
+ *   *out holds the error reply.
+ * out is reset by the callee first, so a retried request starts clean. */
+sl_err sl_dispatch_write(sl_txn *w, const sl_request *req, uint64_t now_ms,
+                         sl_reply_buf *out, sl_write_effects *fx);
+
+#endif
