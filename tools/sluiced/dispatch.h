@@ -37,6 +37,7 @@ typedef struct sl_server_counters {
  * decide whether to park this pull. */
 typedef struct sl_write_effects {
     bool appended;        /* events were appended: wake parked pulls */
+    size_t appended_events; /* publish: events appended (duplicates not counted) */
     bool made_due;        /* nack/replay made events due now: wake parked pulls */
     bool is_publish;      /* the request appends (for sl_store_grow's quota rule) */
     size_t delivered;     /* pull: deliveries in the reply */

@@ -1,0 +1,190 @@
+/* server.c: see server.h. */
+#include "server.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/tls/tls.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "core/store.h"
+#include "dispatch.h"
+#include "logger.h"
+#include "slot.h"
+#include "writer.h"
+
+struct sl_server {
+    sl_config cfg;                 /* our copy; cfg.store.path points into it */
+    sl_store *store;
+    sl_writer *writer;
+    sl_server_counters counters;
+    nng_socket sock;
+    bool sock_open;
+    nng_tls_config *tls;
+    sl_slot_env slot_env;
+    sl_slot *slots;                /* cfg.max_pending of them */
+    size_t nslots;                 /* initialised ones */
+};
+
+static bool url_needs_tls(const char *url)
+{
+    return strncmp(url, "tls+", 4) == 0 || strncmp(url, "wss://", 6) == 0;
+}
+
+/* Read a whole (small, PEM) file into a NUL-terminated malloc'd string. */
+static char *read_pem(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        size = ftell(f);
+    if (size >= 0 && size < (1L << 20) && fseek(f, 0, SEEK_SET) == 0)
+        buf = malloc((size_t)size + 1);
+    if (buf && fread(buf, 1, (size_t)size, f) != (size_t)size) {
+        free(buf);
+        buf = NULL;
+    }
+    if (buf)
+        buf[size] = 0;
+    fclose(f);
+    return buf;
+}
+
+static int make_tls_config(sl_server *srv)
+{
+    if (!srv->cfg.tls_cert[0] || !srv->cfg.tls_key[0]) {
+        sl_log_error("a tls+tcp:// or wss:// listener needs --tls-cert and --tls-key");
+        return -1;
+    }
+    char *cert = read_pem(srv->cfg.tls_cert);
+    char *key = read_pem(srv->cfg.tls_key);
+    int rv = NNG_ENOENT;
+    if (!cert || !key)
+        sl_log_error("cannot read %s", !cert ? srv->cfg.tls_cert : srv->cfg.tls_key);
+    else if ((rv = nng_tls_config_alloc(&srv->tls, NNG_TLS_MODE_SERVER)) == 0 &&
+             (rv = nng_tls_config_own_cert(srv->tls, cert, key, NULL)) != 0)
+        sl_log_error("bad TLS certificate or key: %s", nng_strerror(rv));
+    free(cert);
+    free(key);
+    return rv == 0 ? 0 : -1;
+}
+
+static int listen_on(sl_server *srv, const char *url)
+{
+    nng_listener l;
+    int rv = nng_listener_create(&l, srv->sock, url);
+    if (rv == 0)
+        rv = nng_listener_set_size(l, NNG_OPT_RECVMAXSZ, (size_t)srv->cfg.max_request_bytes * 2);
+    if (rv == 0 && url_needs_tls(url)) {
+        if (!srv->tls && make_tls_config(srv) != 0)
+            return -1;
+        rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, srv->tls);
+    }
+    if (rv == 0)
+        rv = nng_listener_start(l, 0);
+    if (rv != 0) {
+        sl_log_error("cannot listen on %s: %s", url, nng_strerror(rv));
+        return -1;
+    }
+    sl_log_info("listening on %s", url);
+    return 0;
+}
+
+static int open_socket(sl_server *srv)
+{
+    int rv = nng_rep0_open(&srv->sock);
+    if (rv != 0) {
+        sl_log_error("cannot open socket: %s", nng_strerror(rv));
+        return -1;
+    }
+    srv->sock_open = true;
+    for (size_t i = 0; i < srv->cfg.nlisten; i++)
+        if (listen_on(srv, srv->cfg.listen[i]) != 0)
+            return -1;
+    return 0;
+}
+
+static int start_slots(sl_server *srv)
+{
+    srv->slot_env = (sl_slot_env){srv->store, srv->writer, &srv->counters,
+                                  srv->cfg.max_request_bytes};
+    srv->slots = calloc(srv->cfg.max_pending, sizeof *srv->slots);
+    if (!srv->slots) {
+        sl_log_error("out of memory for %u request slots", srv->cfg.max_pending);
+        return -1;
+    }
+    for (; srv->nslots < srv->cfg.max_pending; srv->nslots++) {
+        int rv = sl_slot_init(&srv->slots[srv->nslots], srv->sock, &srv->slot_env);
+        if (rv != 0) {
+            sl_log_error("cannot set up request slot: %s", nng_strerror(rv));
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < srv->nslots; i++)
+        sl_slot_start(&srv->slots[i]);
+    return 0;
+}
+
+static int open_store(sl_server *srv)
+{
+    srv->cfg.store.path = srv->cfg.data_dir;
+    sl_err rc = sl_store_open(&srv->cfg.store, &srv->store);
+    if (rc != SL_OK) {
+        sl_log_error("cannot open the store in %s: %s", srv->cfg.data_dir, sl_err_text(rc));
+        return -1;
+    }
+    sl_log_info("store open in %s", srv->cfg.data_dir);
+    if (srv->cfg.store.relaxed_sync)
+        sl_log_warn("RELAXED SYNC: publishes are acknowledged before fsync; a power loss "
+                    "may lose the last moments");
+    return 0;
+}
+
+int sl_server_start(const sl_config *cfg, sl_server **out)
+{
+    sl_server *srv = calloc(1, sizeof *srv);
+    if (!srv) {
+        sl_log_error("out of memory");
+        return -1;
+    }
+    srv->cfg = *cfg;
+    srv->counters.started_ms = sl_wall_ms();
+    if (open_store(srv) != 0)
+        goto fail;
+    if (sl_writer_start(srv->store, &srv->counters, cfg->maintenance_ms, &srv->writer) != SL_OK) {
+        sl_log_error("cannot start the writer thread");
+        goto fail;
+    }
+    if (open_socket(srv) != 0 || start_slots(srv) != 0)
+        goto fail;
+    *out = srv;
+    return 0;
+fail:
+    sl_server_stop(srv);
+    return -1;
+}
+
+void sl_server_stop(sl_server *srv)
+{
+    if (!srv)
+        return;
+    if (srv->writer)
+        sl_writer_stop(srv->writer); /* commits what is queued, answers parked pulls */
+    if (srv->sock_open)
+        nng_close(srv->sock);        /* every slot's aio completes with NNG_ECLOSED */
+    for (size_t i = 0; i < srv->nslots; i++)
+        sl_slot_stop(&srv->slots[i]);
+    for (size_t i = 0; i < srv->nslots; i++)
+        sl_slot_fini(&srv->slots[i]);
+    free(srv->slots);
+    sl_writer_free(srv->writer);
+    if (srv->tls)
+        nng_tls_config_free(srv->tls);
+    sl_store_close(srv->store);
+    free(srv);
+}
