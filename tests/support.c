@@ -1,5 +1,4 @@
 /* support.c: see support.h. */
-#define _XOPEN_SOURCE 700
 #include "support.h"
 
 #include <ftw.h>
@@ -61,4 +60,184 @@ void test_sleep_ms(unsigned ms)
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0)
         ;
+}
+
+/* ---- a real sluiced -------------------------------------------------------- */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+int test_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    socklen_t len = sizeof a;
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+int test_wait_ping(const char *url, unsigned timeout_ms)
+{
+    /* {"v": 1, "op": "ping"} */
+    static const unsigned char ping[] = {0x82, 0xa1, 'v', 0x01, 0xa2, 'o', 'p',
+                                         0xa4, 'p',  'i', 'n',  'g'};
+    uint64_t deadline = test_mono_ms() + timeout_ms;
+    nng_socket s;
+    if (nng_req0_open(&s) != 0)
+        return -1;
+    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 500);
+    nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 500);
+    nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+    int rc = -1;
+    bool dialed = false;
+    while (rc != 0 && test_mono_ms() < deadline) {
+        if (!dialed)
+            dialed = nng_dial(s, url, NULL, 0) == 0;
+        if (dialed && nng_send(s, (void *)ping, sizeof ping, 0) == 0) {
+            void *buf;
+            size_t sz;
+            if (nng_recv(s, &buf, &sz, NNG_FLAG_ALLOC) == 0) {
+                nng_free(buf, sz);
+                rc = 0;
+                break;
+            }
+        }
+        test_sleep_ms(20);
+    }
+    nng_close(s);
+    return rc;
+}
+
+static int spawn(test_daemon *d, const char *const *extra)
+{
+    const char *bin = getenv("SLUICED");
+    if (!bin) {
+        fprintf(stderr, "SLUICED is not set (run the tests with `scons test`)\n");
+        return -1;
+    }
+    char data[TEST_URL_MAX + 16];
+    snprintf(data, sizeof data, "%s/data", d->dir);
+    const char *argv[64];
+    int argc = 0;
+    argv[argc++] = bin;
+    argv[argc++] = "--data";
+    argv[argc++] = data;
+    argv[argc++] = "--listen";
+    argv[argc++] = d->url;
+    argv[argc++] = "--log-level";
+    argv[argc++] = "debug";
+    for (int i = 0; extra && extra[i] && argc < 62; i++)
+        argv[argc++] = extra[i];
+    argv[argc] = NULL;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 2);
+            dup2(fd, 1);
+        }
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            dup2(devnull, 0);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    d->pid = pid;
+    if (test_wait_ping(d->url, 10000) != 0) {
+        fprintf(stderr, "sluiced did not answer on %s; its log is %s\n", d->url, d->log_path);
+        test_daemon_kill(d);
+        return -1;
+    }
+    return 0;
+}
+
+int test_daemon_start(test_daemon *d, const char *url, const char *const *extra)
+{
+    memset(d, 0, sizeof *d);
+    d->dir = test_tmpdir("daemon");
+    if (!d->dir)
+        return -1;
+    if (url)
+        snprintf(d->url, sizeof d->url, "%s", url);
+    else
+        snprintf(d->url, sizeof d->url, "ipc://%s/sluiced.sock", d->dir);
+    snprintf(d->log_path, sizeof d->log_path, "%s/sluiced.log", d->dir);
+    return spawn(d, extra);
+}
+
+int test_daemon_restart(test_daemon *d, const char *const *extra)
+{
+    return spawn(d, extra);
+}
+
+int test_daemon_alive(test_daemon *d)
+{
+    if (d->pid <= 0)
+        return 0;
+    int status;
+    pid_t r = waitpid(d->pid, &status, WNOHANG);
+    if (r == d->pid) {
+        d->pid = 0;
+        return 0;
+    }
+    return 1;
+}
+
+int test_daemon_stop(test_daemon *d)
+{
+    if (d->pid <= 0)
+        return -1;
+    kill(d->pid, SIGTERM);
+    uint64_t deadline = test_mono_ms() + 10000;
+    int status = 0;
+    while (test_mono_ms() < deadline) {
+        pid_t r = waitpid(d->pid, &status, WNOHANG);
+        if (r == d->pid) {
+            d->pid = 0;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        }
+        test_sleep_ms(10);
+    }
+    fprintf(stderr, "sluiced did not stop within 10 s; killing it\n");
+    test_daemon_kill(d);
+    return -1;
+}
+
+void test_daemon_kill(test_daemon *d)
+{
+    if (d->pid <= 0)
+        return;
+    kill(d->pid, SIGKILL);
+    waitpid(d->pid, NULL, 0);
+    d->pid = 0;
+}
+
+void test_daemon_cleanup(test_daemon *d)
+{
+    if (d->pid > 0)
+        test_daemon_stop(d);
+    if (d->dir) {
+        if (getenv("SLUICE_KEEP_TEST_DIRS"))
+            fprintf(stderr, "kept %s\n", d->dir);
+        else
+            test_rmtree(d->dir);
+        free(d->dir);
+        d->dir = NULL;
+    }
 }

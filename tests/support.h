@@ -4,6 +4,7 @@
 #define SLUICE_TESTS_SUPPORT_H
 
 #include <stdint.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* A new empty directory under $TMPDIR (or /tmp), named after tag.
@@ -21,3 +22,43 @@ uint64_t test_mono_ms(void);
 void test_sleep_ms(unsigned ms);
 
 #endif
+
+/* ---- a real sluiced for integration tests ------------------------------ */
+
+#define TEST_URL_MAX 256
+
+typedef struct test_daemon {
+    pid_t pid;                   /* 0 when not running */
+    char *dir;                   /* temp dir holding data/ and the log (owned) */
+    char url[TEST_URL_MAX];      /* where it listens (ipc:// in dir, or tcp) */
+    char log_path[TEST_URL_MAX + 64]; /* its stderr */
+} test_daemon;
+
+/* Start $SLUICED (env var; set by `scons test`) on a new temp dir, listening
+ * on url (NULL: an ipc:// socket in the dir), with extra flags (NULL-ended
+ * array, may be NULL), and wait until it answers a ping (at most 10 s).
+ * Returns 0 or -1. Stop with test_daemon_stop (or _kill), then
+ * test_daemon_cleanup to remove the dir. */
+int test_daemon_start(test_daemon *d, const char *url, const char *const *extra);
+
+/* Start it again on the same dir and url (after stop or kill). */
+int test_daemon_restart(test_daemon *d, const char *const *extra);
+
+/* SIGTERM and wait (at most 10 s, then SIGKILL). Returns its exit status
+ * (0 for a clean stop) or -1. */
+int test_daemon_stop(test_daemon *d);
+
+/* SIGKILL and reap. */
+void test_daemon_kill(test_daemon *d);
+
+/* Stop if running, remove the temp dir, free. */
+void test_daemon_cleanup(test_daemon *d);
+
+/* True when the process is still alive. */
+int test_daemon_alive(test_daemon *d);
+
+/* Send a ping to url until one is answered or timeout_ms passes. 0 or -1. */
+int test_wait_ping(const char *url, unsigned timeout_ms);
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+int test_free_port(void);
