@@ -159,7 +159,11 @@ static int spawn(test_daemon *d, const char *const *extra)
         _exit(127);
     }
     d->pid = pid;
-    if (test_wait_ping(d->url, 10000) != 0) {
+    uint64_t deadline = test_mono_ms() + 10000;
+    int up = -1;
+    while (up != 0 && test_daemon_alive(d) && test_mono_ms() < deadline)
+        up = test_wait_ping(d->url, 250);
+    if (up != 0) {
         fprintf(stderr, "sluiced did not answer on %s; its log is %s\n", d->url, d->log_path);
         test_daemon_kill(d);
         return -1;

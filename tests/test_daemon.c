@@ -1,0 +1,468 @@
+/* test_daemon.c: the real sluiced over real nng sockets against a real LMDB
+ * in a temp dir: the consumer cycle, competing consumers, fan-out,
+ * redelivery, nack delay, stale acks, dead letters and replay, idempotent
+ * publish, wildcards, long-polls, errors, clean shutdown and restart. */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "daemon_client.h"
+#include "unit.h"
+
+/* One daemon for the tests that do not need their own. */
+typedef struct fixture {
+    test_daemon d;
+    sl_client *c;
+} fixture;
+
+static int fixture_up(fixture *f, const char *const *extra)
+{
+    memset(f, 0, sizeof *f);
+    if (test_daemon_start(&f->d, NULL, extra) != 0)
+        return -1;
+    f->c = tc_open(f->d.url);
+    return f->c ? 0 : -1;
+}
+
+static void fixture_down(fixture *f)
+{
+    sl_client_close(f->c);
+    test_daemon_cleanup(&f->d);
+}
+
+TEST(publish_pull_ack_cycle)
+{
+    fixture f;
+    REQUIRE(fixture_up(&f, NULL) == 0);
+    REQUIRE(tc_group(f.c, "billing", NULL, 0, 0) == 0);
+    sl_event_in evs[3] = {{0}};
+    sl_header hdr = {sl_slice_of("trace"), sl_slice_of("abc")};
+    const char *payloads[3] = {"one", "two", "three"};
+    for (int i = 0; i < 3; i++) {
+        evs[i].topic = sl_slice_of("order.created");
+        evs[i].payload = sl_slice_of(payloads[i]);
+    }
+    evs[0].content_type = sl_slice_of("text/plain");
+    evs[0].headers = &hdr;
+    evs[0].nheaders = 1;
+    sl_client_result res = {0};
+    REQUIRE(sl_client_publish(f.c, evs, 3, &res) == SL_CLIENT_OK);
+    REQUIRE(res.publish.n == 3);
+    uint64_t first = res.publish.results[0].seq;
+    CHECK(res.publish.results[1].seq == first + 1);
+    CHECK(res.publish.results[2].seq == first + 2);
+    CHECK(res.publish.results[0].id.len == SL_EVENT_ID_LEN);
+    sl_client_result_free(&res);
+
+    REQUIRE(sl_client_pull(f.c, "billing", 10, 0, &res) == SL_CLIENT_OK);
+    REQUIRE(res.pull.n == 3);
+    sl_slice tokens[3];
+    char tokbuf[3][SL_TOKEN_LEN + 1];
+    for (size_t i = 0; i < 3; i++) {
+        const sl_client_delivery *d = &res.pull.deliveries[i];
+        CHECK(d->attempt == 1);
+        CHECK(d->event.seq == first + i);
+        CHECK(sl_slice_eq_cstr(d->event.payload, payloads[i]));
+        CHECK(sl_slice_eq_cstr(d->event.topic, "order.created"));
+        REQUIRE(d->token.len == SL_TOKEN_LEN);
+        memcpy(tokbuf[i], d->token.ptr, SL_TOKEN_LEN);
+        tokbuf[i][SL_TOKEN_LEN] = 0;
+        tokens[i] = sl_slice_of(tokbuf[i]);
+    }
+    CHECK(sl_slice_eq_cstr(res.pull.deliveries[0].event.content_type, "text/plain"));
+    CHECK(res.pull.deliveries[0].event.nheaders == 1);
+    sl_client_result_free(&res);
+
+    REQUIRE(sl_client_ack(f.c, "billing", tokens, 3, &res) == SL_CLIENT_OK);
+    REQUIRE(res.settle.n == 3);
+    for (size_t i = 0; i < 3; i++)
+        CHECK(res.settle.status[i] == SL_TOKEN_OK);
+    sl_client_result_free(&res);
+
+    REQUIRE(sl_client_pull(f.c, "billing", 10, 0, &res) == SL_CLIENT_OK);
+    CHECK(res.pull.n == 0);
+    sl_client_result_free(&res);
+
+    REQUIRE(sl_client_group_get(f.c, "billing", &res) == SL_CLIENT_OK);
+    CHECK_EQ_U64(res.group.acked, 3);
+    CHECK_EQ_U64(res.group.lag, 0);
+    CHECK_EQ_U64(res.group.in_flight, 0);
+    sl_client_result_free(&res);
+
+    /* a second ack of the same token: nothing pending any more */
+    CHECK(tc_settle1(f.c, SL_SETTLE_ACK, "billing", tokens[0], 0, NULL) == SL_TOKEN_GONE);
+    fixture_down(&f);
+}
+
+TEST(competing_consumers_get_disjoint_events)
+{
+    fixture f;
+    REQUIRE(fixture_up(&f, NULL) == 0);
+    sl_client *c2 = tc_open(f.d.url);
+    REQUIRE(c2);
+    REQUIRE(tc_group(f.c, "workers", NULL, 60000, 0) == 0);
+    enum { N = 100 };
+    for (int i = 0; i < N; i++)
+        REQUIRE(tc_publish(f.c, "job.run", "x", NULL) != 0);
+    static int seen[N + 8];
+    memset(seen, 0, sizeof seen);
+    int total = 0;
+    for (int round = 0; round < 40 && total < N; round++) {
+        sl_client *c = (round % 2) ? c2 : f.c;
+        sl_client_result res = {0};
+        REQUIRE(sl_client_pull(c, "workers", 7, 0, &res) == SL_CLIENT_OK);
+        for (size_t i = 0; i < res.pull.n; i++) {
+            uint64_t seq = res.pull.deliveries[i].event.seq;
+            REQUIRE(seq >= 1 && seq <= N);
+            seen[seq]++;
+            total++;
+        }
+        sl_client_result_free(&res);
+    }
+    CHECK(total == N);
+    for (int s = 1; s <= N; s++)
+        CHECK(seen[s] == 1);
+    sl_client_close(c2);
+    fixture_down(&f);
+}
+
+TEST(two_groups_each_get_every_event)
+{
+    fixture f;
+    REQUIRE(fixture_up(&f, NULL) == 0);
+    REQUIRE(tc_group(f.c, "a", NULL, 0, 0) == 0);
+    REQUIRE(tc_group(f.c, "b", NULL, 0, 0) == 0);
+    for (int i = 0; i < 20; i++)
+        REQUIRE(tc_publish(f.c, "fan.out", "x", NULL) != 0);
+    const char *groups[2] = {"a", "b"};
+    for (int g = 0; g < 2; g++) {
+        sl_client_result res = {0};
+        REQUIRE(sl_client_pull(f.c, groups[g], 100, 0, &res) == SL_CLIENT_OK);
+        CHECK(res.pull.n == 20);
+        sl_client_result_free(&res);
+    }
+    fixture_down(&f);
+}
+
+/* Pull one delivery; copy its token into tok (SL_TOKEN_LEN+1). Returns the
+ * attempt number, 0 when nothing came, -1 on error. */
+static int pull_one(sl_client *c, const char *group, uint64_t wait_ms, char *tok, uint64_t *seq)
+{
+    sl_client_result res = {0};
+    int out = -1;
+    if (sl_client_pull(c, group, 1, wait_ms, &res) == SL_CLIENT_OK) {
+        out = 0;
+        if (res.pull.n == 1) {
+            const sl_client_delivery *d = &res.pull.deliveries[0];
+            out = (int)d->attempt;
+            if (tok) {
+                memcpy(tok, d->token.ptr, d->token.len < SL_TOKEN_LEN ? d->token.len : SL_TOKEN_LEN);
+                tok[SL_TOKEN_LEN] = 0;
+            }
+            if (seq)
+                *seq = d->event.seq;
+        }
+    } else {
+        fprintf(stderr, "  pull failed: %s: %s\n", res.error.code, res.error.message);
+    }
+    sl_client_result_free(&res);
+    return out;
+}
+
+TEST(redelivery_after_lease_and_stale_ack_refused)
+{
+    fixture f;
+    REQUIRE(fixture_up(&f, NULL) == 0);
+    REQUIRE(tc_group(f.c, "slow", NULL, 300, 0) == 0);
+    uint64_t seq = tc_publish(f.c, "order.created", "x", NULL);
+    REQUIRE(seq);
+    char t1[SL_TOKEN_LEN + 1], t2[SL_TOKEN_LEN + 1];
+    uint64_t s1 = 0, s2 = 0;
+    CHECK(pull_one(f.c, "slow", 0, t1, &s1) == 1);
+    CHECK(pull_one(f.c, "slow", 0, NULL, NULL) == 0); /* leased: not handed out again */
+    /* the lease ends after 300 ms: a long-poll wakes for the redelivery */
+    uint64_t t0 = test_mono_ms();
+    CHECK(pull_one(f.c, "slow", 3000, t2, &s2) == 2);
+    CHECK(test_mono_ms() - t0 < 2500);
+    CHECK(s1 == seq && s2 == seq);
+    CHECK(strcmp(t1, t2) != 0);
+    CHECK(tc_settle1(f.c, SL_SETTLE_ACK, "slow", sl_slice_of(t1), 0, NULL) == SL_TOKEN_STALE);
+    CHECK(tc_settle1(f.c, SL_SETTLE_ACK, "slow", sl_slice_of(t2), 0, NULL) == SL_TOKEN_OK);
+    CHECK(tc_settle1(f.c, SL_SETTLE_ACK, "slow", sl_slice_of("nonsense"), 0, NULL) ==
+          SL_TOKEN_INVALID);
+    fixture_down(&f);
+}
+
+TEST(nack_with_delay_then_redelivered)
+{
+    fixture f;
+    REQUIRE(fixture_up(&f, NULL) == 0);
+    REQUIRE(tc_group(f.c, "g", NULL, 60000, 0) == 0);
+    REQUIRE(tc_publish(f.c, "t.x", "x", NULL));
+    char tok[SL_TOKEN_LEN + 1];
+    REQUIRE(pull_one(f.c, "g", 0, tok, NULL) == 1);
+    CHECK(tc_settle1(f.c, SL_SETTLE_NACK, "g", sl_slice_of(tok), 400, "try later") == SL_TOKEN_OK);
+    CHECK(pull_one(f.c, "g", 0, NULL, NULL) == 0); /* not before the delay */
+    sl_client_result res = {0};
+    REQUIRE(sl_client_group_get(f.c, "g", &res) == SL_CLIENT_OK);
+    CHECK_EQ_U64(res.group.waiting, 1);
+    CHECK_EQ_U64(res.group.in_flight, 0);
+    sl_client_result_free(&res);
+    uint64_t t0 = test_mono_ms();
+    CHECK(pull_one(f.c, "g", 3000, tok, NULL) == 2);
+    uint64_t took = test_mono_ms() - t0;
+    CHECK(took >= 250 && took < 2500);
+    /* extend keeps the lease; term sends it to the DLQ with the reason */
+    CHECK(tc_settle1(f.c, SL_SETTLE_EXTEND, "g", sl_slice_of(tok), 60000, NULL) == SL_TOKEN_OK);
+    CHECK(tc_settle1(f.c, SL_SETTLE_TERM, "g", sl_slice_of(tok), 0, "poison") == SL_TOKEN_OK);
+    REQUIRE(sl_client_dlq_list(f.c, "g", 0, 10, &res) == SL_CLIENT_OK);
+    REQUIRE(res.dlq_list.n == 1);
+    CHECK(sl_slice_eq_cstr(res.dlq_list.dead_letters[0].reason, "poison"));
+    sl_client_result_free(&res);
+    fixture_down(&f);
+}
+
+TEST(dead_letter_after_max_deliveries_then_replay)
+{
+    fixture f;
+    const char *extra[] = {"--maintenance-interval", "100ms", NULL};
+    REQUIRE(fixture_up(&f, extra) == 0);
+    REQUIRE(tc_group(f.c, "fragile", NULL, 150, 2) == 0);
+    uint64_t seq = tc_publish(f.c, "order.created", "boom", NULL);
+    REQUIRE(seq);
+    CHECK(pull_one(f.c, "fragile", 0, NULL, NULL) == 1);
+    CHECK(pull_one(f.c, "fragile", 2000, NULL, NULL) == 2);
+    /* the second lease ends: the event is dead-lettered, not delivered */
+    CHECK(pull_one(f.c, "fragile", 600, NULL, NULL) == 0);
+    sl_client_result res = {0};
+    REQUIRE(sl_client_dlq_list(f.c, "fragile", 0, 10, &res) == SL_CLIENT_OK);
+    REQUIRE(res.dlq_list.n == 1);
+    const sl_client_dead_letter *dl = &res.dlq_list.dead_letters[0];
+    CHECK(dl->seq == seq);
+    CHECK(dl->attempts == 2);
+    CHECK(dl->has_event && sl_slice_eq_cstr(dl->event.payload, "boom"));
+    sl_client_result_free(&res);
+    REQUIRE(sl_client_dlq_get(f.c, "fragile", seq, &res) == SL_CLIENT_OK);
+    CHECK(res.dead_letter.seq == seq);
+    sl_client_result_free(&res);
+    REQUIRE(sl_client_dlq_replay(f.c, "fragile", NULL, 0, true, &res) == SL_CLIENT_OK);
+    CHECK_EQ_U64(res.dlq_change.count, 1);
+    sl_client_result_free(&res);
+    char tok[SL_TOKEN_LEN + 1];
+    CHECK(pull_one(f.c, "fragile", 1000, tok, NULL) == 1); /* attempts reset */
+    CHECK(tc_settle1(f.c, SL_SETTLE_ACK, "fragile", sl_slice_of(tok), 0, NULL) == SL_TOKEN_OK);
+    REQUIRE(sl_client_group_get(f.c, "fragile", &res) == SL_CLIENT_OK);
+    CHECK_EQ_U64(res.group.dlq_size, 0);
+    sl_client_result_free(&res);
+    fixture_down(&f);
+}
+
+TEST(idempotent_publish_returns_original)
+{
+    fixture f;
+    REQUIRE(fixture_up(&f, NULL) == 0);
+    uint64_t a = tc_publish(f.c, "order.created", "x", "order-1001");
+    uint64_t b = tc_publish(f.c, "order.created", "x", "order-1001");
+    CHECK(a != 0 && a == b);
+    uint64_t c = tc_publish(f.c, "order.created", "x", "order-1002");
+    CHECK(c == a + 1);
+    sl_client_result res = {0};
+    REQUIRE(sl_client_topics(f.c, &res) == SL_CLIENT_OK);
+    REQUIRE(res.topics.n == 1);
+    CHECK_EQ_U64(res.topics.topics[0].events, 2);
+    sl_client_result_free(&res);
+    fixture_down(&f);
+}
+
+TEST(wildcard_filters)
+{
+    fixture f;
+    REQUIRE(fixture_up(&f, NULL) == 0);
+    const char *filters[] = {"order.*", "inventory.>", NULL};
+    REQUIRE(tc_group(f.c, "w", filters, 0, 0) == 0);
+    const char *topics[] = {"order.created", "order.line.added", "order", "inventory.updated",
+                            "inventory.a.b", "inventory", "shipping.sent"};
+    const int match[] = {1, 0, 0, 1, 1, 0, 0};
+    for (size_t i = 0; i < 7; i++)
+        REQUIRE(tc_publish(f.c, topics[i], "x", NULL));
+    sl_client_result res = {0};
+    REQUIRE(sl_client_pull(f.c, "w", 100, 0, &res) == SL_CLIENT_OK);
+    int got[7] = {0};
+    for (size_t i = 0; i < res.pull.n; i++)
+        for (size_t t = 0; t < 7; t++)
+            if (sl_slice_eq_cstr(res.pull.deliveries[i].event.topic, topics[t]))
+                got[t]++;
+    for (size_t t = 0; t < 7; t++)
+        CHECK(got[t] == match[t]);
+    sl_client_result_free(&res);
+    fixture_down(&f);
+}
+
+typedef struct poll_arg {
+    const char *url;
+    int attempt;
+    uint64_t took_ms;
+} poll_arg;
+
+static void *long_poll(void *p)
+{
+    poll_arg *a = p;
+    sl_client *c = tc_open(a->url);
+    if (!c)
+        return NULL;
+    uint64_t t0 = test_mono_ms();
+    a->attempt = pull_one(c, "lp", 10000, NULL, NULL);
+    a->took_ms = test_mono_ms() - t0;
+    sl_client_close(c);
+    return NULL;
+}
+
+TEST(long_poll_wakes_on_publish_and_times_out_empty)
+{
+    fixture f;
+    REQUIRE(fixture_up(&f, NULL) == 0);
+    REQUIRE(tc_group(f.c, "lp", NULL, 0, 0) == 0);
+    uint64_t t0 = test_mono_ms();
+    CHECK(pull_one(f.c, "lp", 300, NULL, NULL) == 0);
+    uint64_t took = test_mono_ms() - t0;
+    CHECK(took >= 280 && took < 3000);
+
+    poll_arg a = {f.d.url, -1, 0};
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, long_poll, &a) == 0);
+    test_sleep_ms(300);
+    REQUIRE(tc_publish(f.c, "wake.up", "x", NULL));
+    pthread_join(th, NULL);
+    CHECK(a.attempt == 1);
+    CHECK(a.took_ms < 5000);
+    fixture_down(&f);
+}
+
+static const char *call_raw_code(sl_client *c, const void *buf, size_t len, char *code, size_t cap)
+{
+    sl_client_result res = {0};
+    code[0] = 0;
+    if (sl_client_call_raw(c, buf, len, 5000, &res) == SL_CLIENT_OK) {
+        /* decode it as a ping reply: an error reply comes back as SERVER */
+        sl_client_result dec = {0};
+        if (sl_client_decode_reply(SL_CLIENT_OP_PING, res.raw.data, res.raw.len, &dec) ==
+            SL_CLIENT_ERR_SERVER)
+            snprintf(code, cap, "%s", dec.error.code);
+        sl_client_result_free(&dec);
+    }
+    sl_client_result_free(&res);
+    return code;
+}
+
+TEST(bad_input_gets_error_replies_and_daemon_stays_up)
+{
+    fixture f;
+    const char *extra[] = {"--max-request-bytes", "64KiB", NULL};
+    REQUIRE(fixture_up(&f, extra) == 0);
+    char code[64];
+    static const unsigned char huge_array[] = {0xdd, 0xff, 0xff, 0xff, 0xff};
+    CHECK(strcmp(call_raw_code(f.c, huge_array, sizeof huge_array, code, sizeof code),
+                 "bad_request") == 0);
+    CHECK(strcmp(call_raw_code(f.c, "", 0, code, sizeof code), "bad_request") == 0);
+    CHECK(strcmp(call_raw_code(f.c, "\xc1", 1, code, sizeof code), "bad_request") == 0);
+    /* {"v": 2, "op": "ping"} */
+    static const unsigned char v2[] = {0x82, 0xa1, 'v', 0x02, 0xa2, 'o', 'p', 0xa4, 'p', 'i', 'n', 'g'};
+    CHECK(strcmp(call_raw_code(f.c, v2, sizeof v2, code, sizeof code), "bad_version") == 0);
+    static const unsigned char nop[] = {0x82, 0xa1, 'v', 0x01, 0xa2, 'o', 'p', 0xa3, 'n', 'o', 'p'};
+    CHECK(strcmp(call_raw_code(f.c, nop, sizeof nop, code, sizeof code), "unknown_op") == 0);
+    /* ping with trailing bytes */
+    static const unsigned char trailing[] = {0x82, 0xa1, 'v', 0x01, 0xa2, 'o', 'p',
+                                             0xa4, 'p',  'i', 'n',  'g',  0x00};
+    CHECK(strcmp(call_raw_code(f.c, trailing, sizeof trailing, code, sizeof code),
+                 "bad_request") == 0);
+
+    /* every truncation of a real publish request */
+    sl_client_buf buf = {0};
+    sl_event_in ev = {0};
+    ev.topic = sl_slice_of("order.created");
+    ev.payload = sl_slice_of("{\"id\": 1}");
+    ev.idem_key = sl_slice_of("k1");
+    REQUIRE(sl_client_encode_publish(&buf, &ev, 1) == SL_CLIENT_OK);
+    for (size_t len = 1; len < buf.len; len++)
+        CHECK(call_raw_code(f.c, buf.data, len, code, sizeof code)[0] != 0);
+    sl_client_buf_free(&buf);
+
+    /* random garbage */
+    unsigned seed = 12345;
+    unsigned char junk[256];
+    for (int round = 0; round < 200; round++) {
+        size_t len = (size_t)(rand_r(&seed) % sizeof junk) + 1;
+        for (size_t i = 0; i < len; i++)
+            junk[i] = (unsigned char)rand_r(&seed);
+        CHECK(call_raw_code(f.c, junk, len, code, sizeof code)[0] != 0);
+    }
+
+    /* oversize: over the 64 KiB request limit, under nng's hard limit */
+    size_t big = 100 * 1024;
+    char *payload = malloc(big);
+    REQUIRE(payload);
+    memset(payload, 'x', big);
+    ev.payload = (sl_slice){payload, big};
+    ev.idem_key = (sl_slice){0};
+    sl_client_result res = {0};
+    CHECK(sl_client_publish(f.c, &ev, 1, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.code, "too_large") == 0);
+    sl_client_result_free(&res);
+    free(payload);
+
+    /* invalid topic and unknown group: clear errors naming the field */
+    ev.payload = sl_slice_of("x");
+    ev.topic = sl_slice_of("bad..topic");
+    CHECK(sl_client_publish(f.c, &ev, 1, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.code, "invalid_argument") == 0);
+    CHECK(res.error.has_index && res.error.index == 0);
+    sl_client_result_free(&res);
+    CHECK(sl_client_pull(f.c, "nobody", 1, 0, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.code, "not_found") == 0);
+    sl_client_result_free(&res);
+    REQUIRE(tc_group(f.c, "dup", NULL, 0, 0) == 0);
+    CHECK(tc_group(f.c, "dup", NULL, 0, 0) != 0);
+
+    CHECK(test_daemon_alive(&f.d));
+    CHECK(sl_client_ping(f.c, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+    fixture_down(&f);
+}
+
+TEST(clean_shutdown_and_restart_keep_everything)
+{
+    fixture f;
+    REQUIRE(fixture_up(&f, NULL) == 0);
+    REQUIRE(tc_group(f.c, "keep", NULL, 60000, 0) == 0);
+    for (int i = 0; i < 10; i++)
+        REQUIRE(tc_publish(f.c, "persist.me", "x", NULL));
+    char tok[SL_TOKEN_LEN + 1];
+    REQUIRE(pull_one(f.c, "keep", 0, tok, NULL) == 1);
+    sl_client_close(f.c);
+    CHECK(test_daemon_stop(&f.d) == 0);
+    REQUIRE(test_daemon_restart(&f.d, NULL) == 0);
+    f.c = tc_open(f.d.url);
+    REQUIRE(f.c);
+    sl_client_result res = {0};
+    REQUIRE(sl_client_stats_get(f.c, &res) == SL_CLIENT_OK);
+    CHECK_EQ_U64(res.stats.events, 10);
+    sl_client_result_free(&res);
+    /* the lease survived the restart: the token still acks */
+    CHECK(tc_settle1(f.c, SL_SETTLE_ACK, "keep", sl_slice_of(tok), 0, NULL) == SL_TOKEN_OK);
+    REQUIRE(sl_client_group_get(f.c, "keep", &res) == SL_CLIENT_OK);
+    CHECK_EQ_U64(res.group.lag, 9);
+    sl_client_result_free(&res);
+    uint64_t next = tc_publish(f.c, "persist.me", "x", NULL);
+    CHECK(next == 11); /* sequences continue, never reused */
+    fixture_down(&f);
+}
+
+UNIT_MAIN("daemon", UNIT_CASE(publish_pull_ack_cycle),
+          UNIT_CASE(competing_consumers_get_disjoint_events),
+          UNIT_CASE(two_groups_each_get_every_event),
+          UNIT_CASE(redelivery_after_lease_and_stale_ack_refused),
+          UNIT_CASE(nack_with_delay_then_redelivered),
+          UNIT_CASE(dead_letter_after_max_deliveries_then_replay),
+          UNIT_CASE(idempotent_publish_returns_original), UNIT_CASE(wildcard_filters),
+          UNIT_CASE(long_poll_wakes_on_publish_and_times_out_empty),
+          UNIT_CASE(bad_input_gets_error_replies_and_daemon_stays_up),
+          UNIT_CASE(clean_shutdown_and_restart_keep_everything))
