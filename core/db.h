@@ -1,5 +1,5 @@
 /* db.h: core-internal access to the named LMDB databases of a store.
- * Not part of the public core API: only core/*.c include it.
+ * Not part of the public core API: only the .c files of core/ include it.
  * The key and value layout of each database is in core/FORMAT.md. */
 #ifndef SLUICE_CORE_DB_H
 #define SLUICE_CORE_DB_H

@@ -37,7 +37,9 @@ typedef struct sl_pull_result {
     size_t delivered;          /* deliveries handed to the callback */
     size_t dead_lettered;      /* events moved to the DLQ while looking */
     uint64_t next_due_ms;      /* earliest time a pending event of this group
-                                  becomes due (0: none); for long-poll wake-ups */
+                                  becomes due (0: none); for long-poll wake-ups.
+                                  At max_inflight: the earliest lease end. now_ms
+                                  when the scan bound stopped the pull early */
 } sl_pull_result;
 
 /* Lease up to max (1..SL_PULL_BATCH_MAX) events of group to one consumer:
@@ -69,7 +71,13 @@ const char *sl_token_status_name(sl_token_status s);
 
 /* Settle n (1..SL_SETTLE_BATCH_MAX) tokens of group. status must hold n
  * entries, one per token. Returns SL_OK when the batch was processed (see
- * each status), SL_ERR_NOT_FOUND for an unknown group, SL_ERR_MAP_FULL... */
+ * each status), SL_ERR_NOT_FOUND for an unknown group, SL_ERR_INVALID for bad
+ * arguments, SL_ERR_TOO_LARGE for n over the limit, SL_ERR_MAP_FULL...
+ * A lease whose time ran out but that was not redelivered yet can still be
+ * settled. A nack of the last allowed delivery dead-letters the event at
+ * once (with the nack reason); a nack reason is otherwise kept and becomes
+ * the dead-letter reason if the event dies later. Extend of a nacked
+ * (waiting) lease is stale; ack, nack again and term of it are accepted. */
 sl_err sl_lease_settle(sl_txn *w, const char *group, sl_settle_kind kind,
                        const sl_slice *tokens, size_t n, uint64_t delay_ms,
                        sl_slice reason, uint64_t now_ms, sl_token_status *status);

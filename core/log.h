@@ -25,7 +25,9 @@ typedef struct sl_append_result {
 
 /* Append n events (1..SL_PUBLISH_BATCH_MAX) in write txn w at time now_ms.
  * The batch is all-or-nothing: when any event is invalid nothing is written,
- * *bad_index names it and the result is SL_ERR_INVALID or SL_ERR_TOO_LARGE.
+ * *bad_index names it and the result is SL_ERR_INVALID or SL_ERR_TOO_LARGE
+ * (*bad_index is SIZE_MAX when the batch itself is bad: n out of range, NULL
+ * arguments; bad_index may be NULL).
  * out must hold n results. A repeated idempotency key (inside the batch or
  * within dedupe_window_ms before) yields the original seq with duplicate=true.
  * Also SL_ERR_MAP_FULL / SL_ERR_STORAGE. No allocation per event. */

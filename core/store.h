@@ -54,8 +54,9 @@ typedef struct sl_store sl_store;
 /* A transaction. Stack-allocate it; sl_txn_begin_* fill it in. */
 typedef struct sl_txn {
     sl_store *store;
-    struct MDB_txn *txn;
-    bool write;
+    struct MDB_txn *txn;  /* NULL once ended */
+    bool write;           /* a write (or child) transaction */
+    bool top;             /* internal: top-level, holds the store's map lock */
 } sl_txn;
 
 typedef struct sl_store_stats {
@@ -73,8 +74,11 @@ void sl_store_options_default(sl_store_options *opt);
 
 /* Open (creating if needed) the store at opt->path. On success *out is owned
  * by the caller: close it with sl_store_close(). Errors: SL_ERR_INVALID (bad
- * options), SL_ERR_VERSION (data written by an unsupported format version),
- * SL_ERR_STORAGE (LMDB or file-system failure), SL_ERR_NOMEM. */
+ * options: no path, map_initial_bytes < 1 MiB, quota_bytes below it or over
+ * 1 PiB, max_readers not 1..65536, max_payload_bytes not 1..256 MiB),
+ * SL_ERR_VERSION (data written by an unsupported format version),
+ * SL_ERR_STORAGE (LMDB or file-system failure), SL_ERR_CORRUPT (a meta
+ * record does not decode), SL_ERR_NOMEM. */
 sl_err sl_store_open(const sl_store_options *opt, sl_store **out);
 
 /* Close the store. No transaction may be open. NULL is ignored. */
@@ -96,7 +100,9 @@ sl_err sl_txn_commit(sl_txn *txn);
 /* Abort; safe on a zeroed txn. */
 void sl_txn_abort(sl_txn *txn);
 
-/* Grow the map after SL_ERR_MAP_FULL. No transaction may be open anywhere.
+/* Grow the map after SL_ERR_MAP_FULL. The caller's own transactions must all
+ * be ended; it waits for other threads' transactions to end (a read-write
+ * lock that every top-level transaction holds shared).
  * for_publish: true if the batch holds publishes; then the map may not pass
  * quota_bytes. Non-publish batches (acks, leases) may use a reserve of
  * max(quota/16, 16 MiB) above the quota so consumers keep working when the

@@ -34,7 +34,8 @@ TEST(publish_pull_ack_cycle)
     fixture f;
     REQUIRE(fixture_up(&f, NULL) == 0);
     REQUIRE(tc_group(f.c, "billing", NULL, 0, 0) == 0);
-    sl_event_in evs[3] = {{0}};
+    sl_event_in evs[3];
+    memset(evs, 0, sizeof evs);
     sl_header hdr = {sl_slice_of("trace"), sl_slice_of("abc")};
     const char *payloads[3] = {"one", "two", "three"};
     for (int i = 0; i < 3; i++) {

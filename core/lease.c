@@ -1,0 +1,750 @@
+/* lease.c: leases: the lease record and due index, ack tokens, pull,
+ * settle (ack / nack / extend / term) and expiry into the DLQ.
+ * See lease.h and lease_record.h; record layouts in core/FORMAT.md.
+ *
+ * Every lease has a due entry gid(4) due_ms(8) seq(8) in DB_DUE. A pull walks
+ * the group's due entries up to now (ended leases, waiting leases), then new
+ * events from the group's cursor. Nothing here allocates: records are
+ * decoded into stack structs, and the group record is written once per call.
+ */
+#include "lease.h"
+
+#include <lmdb.h>
+#include <string.h>
+#include "bytes.h"
+#include "db.h"
+#include "dlq_record.h"
+#include "group_record.h"
+#include "lease_record.h"
+#include "log.h"
+
+#define LEASE_FIXED_LEN 24   /* bytes before the reason, see FORMAT.md */
+#define LEASE_RECORD_MAX (LEASE_FIXED_LEN + SL_REASON_MAX)
+#define NEW_SCAN_MAX 10000   /* non-matching events looked at per pull */
+#define DUE_SCAN_MAX 10000   /* due entries looked at per pull; not-spent ones
+                                skipped per group in expire */
+#define TOKEN_RAW_LEN 16     /* gid(4) seq(8) delivery number, low 32 bits(4) */
+
+/* ---- the lease record --------------------------------------------------- */
+
+static size_t lease_encode(const sl_lease_rec *r, uint8_t *buf)
+{
+    uint16_t rlen = r->reason_len > SL_REASON_MAX ? SL_REASON_MAX : r->reason_len;
+    buf[0] = SL_LEASE_RECORD_VERSION;
+    buf[1] = (uint8_t)r->state;
+    sl_put_u32(buf + 2, r->attempt);
+    sl_put_u64(buf + 6, r->due_ms);
+    sl_put_u64(buf + 14, r->delivery);
+    sl_put_u16(buf + 22, rlen);
+    memcpy(buf + LEASE_FIXED_LEN, r->reason, rlen);
+    return LEASE_FIXED_LEN + (size_t)rlen;
+}
+
+static sl_err lease_decode(MDB_val v, sl_lease_rec *out)
+{
+    const uint8_t *p = v.mv_data;
+    if (v.mv_size < 1)
+        return SL_ERR_CORRUPT;
+    if (p[0] != SL_LEASE_RECORD_VERSION)
+        return SL_ERR_VERSION;
+    if (v.mv_size < LEASE_FIXED_LEN)
+        return SL_ERR_CORRUPT;
+    uint16_t rlen = sl_get_u16(p + 22);
+    if (rlen > SL_REASON_MAX || v.mv_size != LEASE_FIXED_LEN + (size_t)rlen)
+        return SL_ERR_CORRUPT;
+    if (p[1] != SL_LEASE_IN_FLIGHT && p[1] != SL_LEASE_WAITING)
+        return SL_ERR_CORRUPT;
+    out->state = (sl_lease_state)p[1];
+    out->attempt = sl_get_u32(p + 2);
+    out->due_ms = sl_get_u64(p + 6);
+    out->delivery = sl_get_u64(p + 14);
+    out->reason_len = rlen;
+    memcpy(out->reason, p + LEASE_FIXED_LEN, rlen);
+    return SL_OK;
+}
+
+sl_err sl_lease_rec_get(sl_txn *t, uint32_t gid, uint64_t seq, sl_lease_rec *out)
+{
+    uint8_t key[SL_GID_SEQ_KEY_LEN];
+    sl_gid_seq_key(key, gid, seq);
+    MDB_val k = {sizeof key, key}, v;
+    int rc = mdb_get(t->txn, sl_dbi(t, SL_DB_LEASES), &k, &v);
+    if (rc != 0)
+        return sl_err_from_mdb(rc);
+    return lease_decode(v, out);
+}
+
+static sl_err due_put(sl_txn *w, uint32_t gid, uint64_t due_ms, uint64_t seq)
+{
+    uint8_t key[SL_DUE_KEY_LEN];
+    sl_due_key(key, gid, due_ms, seq);
+    MDB_val k = {sizeof key, key}, v = {0, NULL};
+    int rc = mdb_put(w->txn, sl_dbi(w, SL_DB_DUE), &k, &v, 0);
+    return rc ? sl_err_from_mdb(rc) : SL_OK;
+}
+
+static sl_err due_del(sl_txn *w, uint32_t gid, uint64_t due_ms, uint64_t seq)
+{
+    uint8_t key[SL_DUE_KEY_LEN];
+    sl_due_key(key, gid, due_ms, seq);
+    MDB_val k = {sizeof key, key};
+    int rc = mdb_del(w->txn, sl_dbi(w, SL_DB_DUE), &k, NULL);
+    return rc == 0 || rc == MDB_NOTFOUND ? SL_OK : sl_err_from_mdb(rc);
+}
+
+sl_err sl_lease_rec_put(sl_txn *w, uint32_t gid, uint64_t seq, const sl_lease_rec *rec,
+                        const sl_lease_rec *old)
+{
+    bool moved = !old || old->due_ms != rec->due_ms;
+    sl_err rc = old && moved ? due_del(w, gid, old->due_ms, seq) : SL_OK;
+    if (rc != SL_OK)
+        return rc;
+    uint8_t key[SL_GID_SEQ_KEY_LEN], buf[LEASE_RECORD_MAX];
+    sl_gid_seq_key(key, gid, seq);
+    MDB_val k = {sizeof key, key}, v = {lease_encode(rec, buf), buf};
+    int mrc = mdb_put(w->txn, sl_dbi(w, SL_DB_LEASES), &k, &v, 0);
+    if (mrc != 0)
+        return sl_err_from_mdb(mrc);
+    return moved ? due_put(w, gid, rec->due_ms, seq) : SL_OK;
+}
+
+sl_err sl_lease_rec_del(sl_txn *w, uint32_t gid, uint64_t seq, uint64_t due_ms)
+{
+    uint8_t key[SL_GID_SEQ_KEY_LEN];
+    sl_gid_seq_key(key, gid, seq);
+    MDB_val k = {sizeof key, key};
+    int rc = mdb_del(w->txn, sl_dbi(w, SL_DB_LEASES), &k, NULL);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return sl_err_from_mdb(rc);
+    return due_del(w, gid, due_ms, seq);
+}
+
+/* ---- tokens --------------------------------------------------------------- */
+
+static void token_format(uint32_t gid, uint64_t seq, uint64_t delivery,
+                         char out[SL_TOKEN_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t raw[TOKEN_RAW_LEN];
+    sl_put_u32(raw, gid);
+    sl_put_u64(raw + 4, seq);
+    sl_put_u32(raw + 12, (uint32_t)delivery);
+    for (size_t i = 0; i < TOKEN_RAW_LEN; i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
+    out[SL_TOKEN_LEN] = '\0';
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Parse a token; false when it is not 32 lowercase hex digits. */
+static bool token_parse(sl_slice tok, uint32_t *gid, uint64_t *seq, uint32_t *delivery)
+{
+    if (tok.len != SL_TOKEN_LEN || !tok.ptr)
+        return false;
+    uint8_t raw[TOKEN_RAW_LEN];
+    for (size_t i = 0; i < TOKEN_RAW_LEN; i++) {
+        int hi = hex_value(tok.ptr[2 * i]), lo = hex_value(tok.ptr[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        raw[i] = (uint8_t)(hi << 4 | lo);
+    }
+    *gid = sl_get_u32(raw);
+    *seq = sl_get_u64(raw + 4);
+    *delivery = sl_get_u32(raw + 12);
+    return true;
+}
+
+const char *sl_token_status_name(sl_token_status s)
+{
+    switch (s) {
+    case SL_TOKEN_OK:
+        return "ok";
+    case SL_TOKEN_STALE:
+        return "stale";
+    case SL_TOKEN_GONE:
+        return "gone";
+    case SL_TOKEN_INVALID:
+        return "invalid";
+    }
+    return "invalid";
+}
+
+/* ---- shared steps -------------------------------------------------------- */
+
+static bool is_write(const sl_txn *w)
+{
+    return w && w->txn && w->write;
+}
+
+/* The group's backoff before delivery attempt+1 (0 without backoff). */
+static uint64_t backoff_for(const sl_group_config *cfg, uint32_t attempt)
+{
+    if (cfg->nbackoff == 0)
+        return 0;
+    uint32_t i = attempt ? attempt - 1 : 0;
+    if (i >= cfg->nbackoff)
+        i = cfg->nbackoff - 1;
+    return cfg->backoff_ms[i];
+}
+
+/* A lease leaves the group: take it out of its state's counter. */
+static void uncount(sl_group_rec *g, sl_lease_state state)
+{
+    if (state == SL_LEASE_IN_FLIGHT)
+        g->in_flight = sl_dec32(g->in_flight);
+    else
+        g->waiting = sl_dec32(g->waiting);
+}
+
+/* A lease changes state: move it between the counters. */
+static void recount(sl_group_rec *g, sl_lease_state from, sl_lease_state to)
+{
+    if (from == to)
+        return;
+    uncount(g, from);
+    if (to == SL_LEASE_IN_FLIGHT)
+        g->in_flight = sl_inc32(g->in_flight);
+    else
+        g->waiting = sl_inc32(g->waiting);
+}
+
+/* Move the lease of seq to the DLQ: with reason, else the lease's last nack
+ * reason, else "max deliveries exceeded". */
+static sl_err dead_letter(sl_txn *w, sl_group_rec *g, uint64_t seq, const sl_lease_rec *lease,
+                          sl_slice reason, uint64_t now_ms)
+{
+    if (reason.len == 0 && lease->reason_len)
+        reason = (sl_slice){lease->reason, lease->reason_len};
+    if (reason.len == 0)
+        reason = sl_slice_of(SL_REASON_MAX_DELIVERIES);
+    bool added = false;
+    sl_err rc = sl_dlq_put(w, g->gid, seq, lease->attempt, now_ms, reason, &added);
+    if (rc == SL_OK)
+        rc = sl_lease_rec_del(w, g->gid, seq, lease->due_ms);
+    if (rc != SL_OK)
+        return rc;
+    uncount(g, lease->state);
+    if (added)
+        g->dlq_size++;
+    return SL_OK;
+}
+
+/* True when the lease has used up the group's deliveries. */
+static bool spent(const sl_group_rec *g, const sl_lease_rec *lease)
+{
+    return lease->attempt >= g->config.max_deliveries;
+}
+
+/* ---- pull ------------------------------------------------------------------ */
+
+/* The state of one pull. */
+typedef struct pull_run {
+    sl_txn *w;             /* the caller's write txn */
+    sl_group_rec g;        /* the group, written back once at the end */
+    sl_group_rec loaded;   /* g as loaded: no write when nothing changed */
+    sl_filter_set fs;      /* its filters, borrowing from g.config */
+    size_t max;            /* deliveries wanted */
+    uint64_t now_ms;       /* the injected clock */
+    sl_delivery_cb cb;     /* where deliveries go */
+    void *ctx;             /* cb's context */
+    MDB_cursor *due;       /* cursor on DB_DUE, opened once */
+    bool scan_cut;         /* stopped scanning new events at NEW_SCAN_MAX */
+    sl_pull_result res;    /* what the caller gets */
+} pull_run;
+
+static bool pull_full(const pull_run *p)
+{
+    return p->g.in_flight >= p->g.config.max_inflight;
+}
+
+/* Hand one delivery to the callback. The event view must be fresh: the
+ * callback runs before this delivery's writes. */
+static sl_err deliver(pull_run *p, const sl_event_view *ev, const sl_lease_rec *lease)
+{
+    sl_delivery d;
+    d.event = *ev;
+    d.attempt = lease->attempt;
+    d.lease_until_ms = lease->due_ms;
+    token_format(p->g.gid, ev->seq, lease->delivery, d.token);
+    sl_err rc = p->cb(p->ctx, &d);
+    if (rc == SL_OK)
+        p->res.delivered++;
+    return rc;
+}
+
+/* Deliver an existing lease again (ended in flight, or waiting and due). */
+static sl_err redeliver(pull_run *p, uint64_t seq, const sl_lease_rec *old)
+{
+    sl_event_view ev;
+    sl_err rc = sl_log_get(p->w, seq, &ev);
+    if (rc == SL_ERR_NOT_FOUND) { /* trimmed by hard retention: nothing to deliver */
+        uncount(&p->g, old->state);
+        return sl_lease_rec_del(p->w, p->g.gid, seq, old->due_ms);
+    }
+    if (rc != SL_OK)
+        return rc;
+    sl_lease_rec lease = *old;
+    lease.state = SL_LEASE_IN_FLIGHT;
+    lease.attempt = old->attempt == UINT32_MAX ? UINT32_MAX : old->attempt + 1;
+    lease.delivery = sl_group_rec_take_delivery(&p->g);
+    lease.due_ms = sl_add_sat(p->now_ms, p->g.config.ack_wait_ms);
+    rc = deliver(p, &ev, &lease);
+    if (rc == SL_OK)
+        rc = sl_lease_rec_put(p->w, p->g.gid, seq, &lease, old);
+    if (rc != SL_OK)
+        return rc;
+    recount(&p->g, old->state, SL_LEASE_IN_FLIGHT);
+    p->g.delivered++;
+    p->g.redelivered++;
+    return SL_OK;
+}
+
+/* An in-flight lease ended; the group has backoff that has not passed yet:
+ * park it as waiting until lease end + backoff. */
+static sl_err park_waiting(pull_run *p, uint64_t seq, const sl_lease_rec *old, uint64_t until)
+{
+    sl_lease_rec lease = *old;
+    lease.state = SL_LEASE_WAITING;
+    lease.due_ms = until;
+    sl_err rc = sl_lease_rec_put(p->w, p->g.gid, seq, &lease, old);
+    if (rc == SL_OK)
+        recount(&p->g, old->state, SL_LEASE_WAITING);
+    return rc;
+}
+
+/* One due entry (gid, due_ms, seq) with due_ms <= now. */
+static sl_err handle_due(pull_run *p, uint64_t due_ms, uint64_t seq)
+{
+    sl_lease_rec lease;
+    sl_err rc = sl_lease_rec_get(p->w, p->g.gid, seq, &lease);
+    if (rc == SL_ERR_NOT_FOUND || (rc == SL_OK && lease.due_ms != due_ms))
+        return due_del(p->w, p->g.gid, due_ms, seq); /* stray entry: repair */
+    if (rc != SL_OK)
+        return rc;
+    if (spent(&p->g, &lease)) {
+        rc = dead_letter(p->w, &p->g, seq, &lease, (sl_slice){NULL, 0}, p->now_ms);
+        if (rc == SL_OK)
+            p->res.dead_lettered++;
+        return rc;
+    }
+    if (lease.state == SL_LEASE_IN_FLIGHT) {
+        uint64_t ready = sl_add_sat(due_ms, backoff_for(&p->g.config, lease.attempt));
+        if (ready > p->now_ms)
+            return park_waiting(p, seq, &lease, ready);
+    } else if (pull_full(p)) {
+        return SL_OK; /* waiting, but max_inflight reached: leave it due */
+    }
+    return redeliver(p, seq, &lease);
+}
+
+/* The key after (due_ms, seq) in the group's due order; false at the end. */
+static bool due_key_after(uint8_t key[SL_DUE_KEY_LEN], uint32_t gid, uint64_t due_ms,
+                          uint64_t seq)
+{
+    if (seq < UINT64_MAX) {
+        sl_due_key(key, gid, due_ms, seq + 1);
+        return true;
+    }
+    if (due_ms == UINT64_MAX)
+        return false;
+    sl_due_key(key, gid, due_ms + 1, 0);
+    return true;
+}
+
+/* Read the due entry at or after key for gid: false when there is none. */
+static sl_err due_seek(MDB_cursor *c, const uint8_t key[SL_DUE_KEY_LEN], uint32_t gid,
+                       uint64_t *due_ms, uint64_t *seq, bool *found)
+{
+    MDB_val k = {SL_DUE_KEY_LEN, (void *)key}, v;
+    int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    *found = false;
+    if (rc == MDB_NOTFOUND)
+        return SL_OK;
+    if (rc != 0)
+        return sl_err_from_mdb(rc);
+    if (k.mv_size != SL_DUE_KEY_LEN || sl_get_u32(k.mv_data) != gid)
+        return SL_OK;
+    *due_ms = sl_get_u64((const uint8_t *)k.mv_data + 4);
+    *seq = sl_get_u64((const uint8_t *)k.mv_data + 12);
+    *found = true;
+    return SL_OK;
+}
+
+/* Step 1: leases that are due, in due order. */
+static sl_err pull_due(pull_run *p)
+{
+    uint8_t key[SL_DUE_KEY_LEN];
+    sl_due_key(key, p->g.gid, 0, 0);
+    for (unsigned scanned = 0; scanned < DUE_SCAN_MAX && p->res.delivered < p->max;
+         scanned++) {
+        uint64_t due_ms, seq;
+        bool found;
+        sl_err rc = due_seek(p->due, key, p->g.gid, &due_ms, &seq, &found);
+        if (rc != SL_OK)
+            return rc;
+        if (!found || due_ms > p->now_ms)
+            return SL_OK;
+        bool more = due_key_after(key, p->g.gid, due_ms, seq);
+        rc = handle_due(p, due_ms, seq);
+        if (rc != SL_OK || !more)
+            return rc;
+    }
+    return SL_OK;
+}
+
+/* Lease a new event (first delivery) unless it is pending already. */
+static sl_err lease_new(pull_run *p, const sl_event_view *ev)
+{
+    sl_lease_rec lease;
+    sl_err rc = sl_lease_rec_get(p->w, p->g.gid, ev->seq, &lease);
+    if (rc != SL_ERR_NOT_FOUND)
+        return rc; /* SL_OK: a lease exists already (replayed ahead of the cursor) */
+    lease.state = SL_LEASE_IN_FLIGHT;
+    lease.attempt = 1;
+    lease.due_ms = sl_add_sat(p->now_ms, p->g.config.ack_wait_ms);
+    lease.delivery = sl_group_rec_take_delivery(&p->g);
+    lease.reason_len = 0;
+    rc = deliver(p, ev, &lease);
+    if (rc == SL_OK)
+        rc = sl_lease_rec_put(p->w, p->g.gid, ev->seq, &lease, NULL);
+    if (rc != SL_OK)
+        return rc;
+    p->g.in_flight = sl_inc32(p->g.in_flight);
+    p->g.delivered++;
+    return SL_OK;
+}
+
+/* Step 2: new events from the cursor. */
+static sl_err pull_new(pull_run *p)
+{
+    if (p->res.delivered >= p->max || pull_full(p))
+        return SL_OK;
+    sl_log_iter it;
+    sl_err rc = sl_log_iter_open(p->w, p->g.cursor, &it);
+    if (rc != SL_OK)
+        return rc;
+    sl_event_view ev;
+    unsigned skipped = 0;
+    while (p->res.delivered < p->max && !pull_full(p)) {
+        rc = sl_log_iter_next(&it, &ev);
+        if (rc != SL_OK)
+            break;
+        p->g.cursor = ev.seq + 1;
+        if (sl_filter_set_match(&p->fs, ev.topic)) {
+            rc = lease_new(p, &ev);
+            if (rc != SL_OK)
+                break;
+        } else if (++skipped >= NEW_SCAN_MAX) {
+            p->scan_cut = true;
+            break;
+        }
+    }
+    sl_log_iter_close(&it);
+    return rc == SL_ERR_END ? SL_OK : rc;
+}
+
+/* The earliest due_ms among the group's leases that a later pull could act
+ * on: any lease while below max_inflight, else only in-flight ones (their end
+ * frees room). 0 when there is none within DUE_SCAN_MAX entries. */
+static sl_err pull_next_due(pull_run *p, uint64_t *next)
+{
+    uint8_t key[SL_DUE_KEY_LEN];
+    sl_due_key(key, p->g.gid, 0, 0);
+    *next = 0;
+    for (unsigned scanned = 0; scanned < DUE_SCAN_MAX; scanned++) {
+        uint64_t due_ms, seq;
+        bool found;
+        sl_err rc = due_seek(p->due, key, p->g.gid, &due_ms, &seq, &found);
+        if (rc != SL_OK || !found)
+            return rc;
+        if (!pull_full(p)) {
+            *next = due_ms;
+            return SL_OK;
+        }
+        sl_lease_rec lease;
+        rc = sl_lease_rec_get(p->w, p->g.gid, seq, &lease);
+        if (rc == SL_OK && lease.state == SL_LEASE_IN_FLIGHT) {
+            *next = due_ms;
+            return SL_OK;
+        }
+        if (rc != SL_OK && rc != SL_ERR_NOT_FOUND)
+            return rc;
+        if (!due_key_after(key, p->g.gid, due_ms, seq))
+            return SL_OK;
+    }
+    return SL_OK;
+}
+
+static sl_err pull_steps(pull_run *p)
+{
+    sl_err rc = pull_due(p);
+    if (rc == SL_OK)
+        rc = pull_new(p);
+    if (rc == SL_OK)
+        rc = pull_next_due(p, &p->res.next_due_ms);
+    if (rc == SL_OK && p->scan_cut)
+        p->res.next_due_ms = p->now_ms ? p->now_ms : 1; /* more to look at now */
+    if (rc == SL_OK && sl_group_rec_state_differs(&p->loaded, &p->g))
+        rc = sl_group_rec_save(p->w, &p->g);
+    return rc;
+}
+
+sl_err sl_lease_pull(sl_txn *w, const char *group, size_t max, uint64_t now_ms,
+                     sl_delivery_cb cb, void *ctx, sl_pull_result *res)
+{
+    if (!is_write(w) || !cb || max < 1 || max > SL_PULL_BATCH_MAX)
+        return SL_ERR_INVALID;
+    pull_run p;
+    memset(&p.res, 0, sizeof p.res);
+    sl_err rc = sl_group_rec_load(w, group, &p.g);
+    if (rc != SL_OK)
+        return rc;
+    p.loaded = p.g;
+    sl_filter_set_init(&p.fs, &p.g.config);
+    p.w = w;
+    p.max = max;
+    p.now_ms = now_ms;
+    p.cb = cb;
+    p.ctx = ctx;
+    p.scan_cut = false;
+    int mrc = mdb_cursor_open(w->txn, sl_dbi(w, SL_DB_DUE), &p.due);
+    if (mrc != 0)
+        return sl_err_from_mdb(mrc);
+    rc = pull_steps(&p);
+    mdb_cursor_close(p.due);
+    if (rc == SL_OK && res)
+        *res = p.res;
+    return rc;
+}
+
+/* ---- settle ----------------------------------------------------------------- */
+
+/* One settle call: what to do, to which group. */
+typedef struct settle_run {
+    sl_txn *w;             /* the caller's write txn */
+    sl_group_rec g;        /* the group, written back once at the end */
+    sl_settle_kind kind;   /* ack, nack, extend or term */
+    uint64_t delay_ms;     /* nack delay / extend lease length, or SL_DELAY_DEFAULT */
+    sl_slice reason;       /* nack / term reason, already cut to SL_REASON_MAX */
+    uint64_t now_ms;       /* the injected clock */
+} settle_run;
+
+static sl_err settle_ack(settle_run *s, uint64_t seq, const sl_lease_rec *lease)
+{
+    sl_err rc = sl_lease_rec_del(s->w, s->g.gid, seq, lease->due_ms);
+    if (rc != SL_OK)
+        return rc;
+    uncount(&s->g, lease->state);
+    s->g.acked++;
+    return SL_OK;
+}
+
+static sl_err settle_nack(settle_run *s, uint64_t seq, const sl_lease_rec *old)
+{
+    if (spent(&s->g, old)) /* no deliveries left: waiting would only end in the DLQ */
+        return dead_letter(s->w, &s->g, seq, old, s->reason, s->now_ms);
+    sl_lease_rec lease = *old;
+    uint64_t delay = s->delay_ms == SL_DELAY_DEFAULT
+                         ? backoff_for(&s->g.config, old->attempt)
+                         : s->delay_ms;
+    lease.state = SL_LEASE_WAITING;
+    lease.due_ms = sl_add_sat(s->now_ms, delay);
+    if (s->reason.len) {
+        lease.reason_len = (uint16_t)s->reason.len;
+        memcpy(lease.reason, s->reason.ptr, s->reason.len);
+    }
+    sl_err rc = sl_lease_rec_put(s->w, s->g.gid, seq, &lease, old);
+    if (rc == SL_OK)
+        recount(&s->g, old->state, SL_LEASE_WAITING);
+    return rc;
+}
+
+static sl_err settle_extend(settle_run *s, uint64_t seq, const sl_lease_rec *old)
+{
+    sl_lease_rec lease = *old;
+    uint64_t len = s->delay_ms == SL_DELAY_DEFAULT ? s->g.config.ack_wait_ms : s->delay_ms;
+    lease.due_ms = sl_add_sat(s->now_ms, len);
+    return sl_lease_rec_put(s->w, s->g.gid, seq, &lease, old);
+}
+
+static sl_err settle_term(settle_run *s, uint64_t seq, const sl_lease_rec *lease)
+{
+    sl_slice reason = s->reason.len ? s->reason : sl_slice_of(SL_REASON_TERMINATED);
+    return dead_letter(s->w, &s->g, seq, lease, reason, s->now_ms);
+}
+
+/* Settle one token; *st gets its status. Errors are storage-level only. */
+static sl_err settle_one(settle_run *s, sl_slice token, sl_token_status *st)
+{
+    uint32_t gid, delivery;
+    uint64_t seq;
+    if (!token_parse(token, &gid, &seq, &delivery) || gid != s->g.gid) {
+        *st = SL_TOKEN_INVALID;
+        return SL_OK;
+    }
+    sl_lease_rec lease;
+    sl_err rc = sl_lease_rec_get(s->w, gid, seq, &lease);
+    *st = SL_TOKEN_GONE;
+    if (rc == SL_ERR_NOT_FOUND)
+        return SL_OK;
+    if (rc != SL_OK)
+        return rc;
+    *st = SL_TOKEN_STALE;
+    if ((uint32_t)lease.delivery != delivery)
+        return SL_OK;
+    if (s->kind == SL_SETTLE_EXTEND && lease.state == SL_LEASE_WAITING)
+        return SL_OK;
+    *st = SL_TOKEN_OK;
+    switch (s->kind) {
+    case SL_SETTLE_ACK:
+        return settle_ack(s, seq, &lease);
+    case SL_SETTLE_NACK:
+        return settle_nack(s, seq, &lease);
+    case SL_SETTLE_EXTEND:
+        return settle_extend(s, seq, &lease);
+    case SL_SETTLE_TERM:
+        return settle_term(s, seq, &lease);
+    }
+    *st = SL_TOKEN_INVALID;
+    return SL_OK;
+}
+
+static bool settle_args_ok(sl_settle_kind kind, const sl_slice *tokens, size_t n,
+                           sl_slice reason, const sl_token_status *status)
+{
+    int k = (int)kind;
+    return k >= SL_SETTLE_ACK && k <= SL_SETTLE_TERM && tokens && status && n >= 1 &&
+           (reason.ptr || reason.len == 0);
+}
+
+sl_err sl_lease_settle(sl_txn *w, const char *group, sl_settle_kind kind,
+                       const sl_slice *tokens, size_t n, uint64_t delay_ms,
+                       sl_slice reason, uint64_t now_ms, sl_token_status *status)
+{
+    if (!is_write(w) || !settle_args_ok(kind, tokens, n, reason, status))
+        return SL_ERR_INVALID;
+    if (n > SL_SETTLE_BATCH_MAX)
+        return SL_ERR_TOO_LARGE;
+    settle_run s;
+    sl_err rc = sl_group_rec_load(w, group, &s.g);
+    if (rc != SL_OK)
+        return rc;
+    s.w = w;
+    s.kind = kind;
+    s.delay_ms = delay_ms;
+    s.reason = sl_reason_cut(reason);
+    s.now_ms = now_ms;
+    for (size_t i = 0; i < n && rc == SL_OK; i++)
+        rc = settle_one(&s, tokens[i], &status[i]);
+    if (rc == SL_OK)
+        rc = sl_group_rec_save(w, &s.g);
+    return rc;
+}
+
+/* ---- expire ------------------------------------------------------------------ */
+
+/* Move the spent, due leases of group g to its DLQ, at most *budget (which
+ * is decremented), looking past at most DUE_SCAN_MAX due leases that are not
+ * spent. *changed tells whether g needs writing back. */
+static sl_err expire_group(sl_txn *w, MDB_cursor *due, sl_group_rec *g, uint64_t now_ms,
+                           size_t *budget, bool *changed)
+{
+    uint8_t key[SL_DUE_KEY_LEN];
+    sl_due_key(key, g->gid, 0, 0);
+    *changed = false;
+    unsigned skipped = 0;
+    while (*budget > 0 && skipped < DUE_SCAN_MAX) {
+        uint64_t due_ms, seq;
+        bool found;
+        sl_err rc = due_seek(due, key, g->gid, &due_ms, &seq, &found);
+        if (rc != SL_OK || !found || due_ms > now_ms)
+            return rc;
+        bool more = due_key_after(key, g->gid, due_ms, seq);
+        sl_lease_rec lease;
+        rc = sl_lease_rec_get(w, g->gid, seq, &lease);
+        if (rc == SL_OK && lease.due_ms == due_ms && spent(g, &lease)) {
+            rc = dead_letter(w, g, seq, &lease, (sl_slice){NULL, 0}, now_ms);
+            *changed = true;
+            (*budget)--;
+        } else {
+            skipped++;
+        }
+        if (rc != SL_OK && rc != SL_ERR_NOT_FOUND)
+            return rc;
+        if (!more)
+            return SL_OK;
+    }
+    return SL_OK;
+}
+
+/* Position groups cursor c on the first group after name (or the first group
+ * when name is empty). *found is false past the last one. */
+static sl_err next_group(MDB_cursor *c, const char *name, MDB_val *k, MDB_val *v, bool *found)
+{
+    char after[SL_GROUP_NAME_MAX + 2];
+    size_t n = strlen(name);
+    memcpy(after, name, n);
+    after[n] = '\0'; /* name + NUL: the smallest key greater than name */
+    k->mv_size = n + 1;
+    k->mv_data = after;
+    int rc = n ? mdb_cursor_get(c, k, v, MDB_SET_RANGE) : mdb_cursor_get(c, k, v, MDB_FIRST);
+    *found = rc == 0;
+    return rc == 0 || rc == MDB_NOTFOUND ? SL_OK : sl_err_from_mdb(rc);
+}
+
+static sl_err expire_all(sl_txn *w, MDB_cursor *groups, MDB_cursor *due, uint64_t now_ms,
+                         size_t *budget)
+{
+    char name[SL_GROUP_NAME_MAX + 1] = "";
+    sl_group_rec g;
+    while (*budget > 0) {
+        MDB_val k, v;
+        bool found, changed;
+        sl_err rc = next_group(groups, name, &k, &v, &found);
+        if (rc != SL_OK || !found)
+            return rc;
+        if (k.mv_size < 1 || k.mv_size > SL_GROUP_NAME_MAX)
+            return SL_ERR_CORRUPT;
+        memcpy(name, k.mv_data, k.mv_size);
+        name[k.mv_size] = '\0';
+        rc = sl_group_rec_load(w, name, &g);
+        if (rc == SL_OK)
+            rc = expire_group(w, due, &g, now_ms, budget, &changed);
+        if (rc == SL_OK && changed)
+            rc = sl_group_rec_save(w, &g);
+        if (rc != SL_OK)
+            return rc;
+    }
+    return SL_OK;
+}
+
+sl_err sl_lease_expire(sl_txn *w, uint64_t now_ms, size_t max_moves, size_t *moved)
+{
+    if (!is_write(w) || !moved)
+        return SL_ERR_INVALID;
+    *moved = 0;
+    MDB_cursor *groups, *due;
+    int mrc = mdb_cursor_open(w->txn, sl_dbi(w, SL_DB_GROUPS), &groups);
+    if (mrc != 0)
+        return sl_err_from_mdb(mrc);
+    mrc = mdb_cursor_open(w->txn, sl_dbi(w, SL_DB_DUE), &due);
+    if (mrc != 0) {
+        mdb_cursor_close(groups);
+        return sl_err_from_mdb(mrc);
+    }
+    size_t budget = max_moves;
+    sl_err rc = expire_all(w, groups, due, now_ms, &budget);
+    mdb_cursor_close(due);
+    mdb_cursor_close(groups);
+    *moved = max_moves - budget;
+    return rc;
+}

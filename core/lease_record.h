@@ -1,0 +1,67 @@
+/* lease_record.h: core-internal: one pending event of a group (a lease).
+ *
+ * DB_LEASES maps gid(4) seq(8) to a lease record; DB_DUE holds one key
+ * gid(4) due_ms(8) seq(8) per lease, always equal to the lease's due_ms, so
+ * a group's leases can be walked in the order they become due. The put/del
+ * functions below keep the two in step. Layout in core/FORMAT.md.
+ * lease.c implements these functions; dlq.c (replay) uses them.
+ */
+#ifndef SLUICE_CORE_LEASE_RECORD_H
+#define SLUICE_CORE_LEASE_RECORD_H
+
+#include <stdint.h>
+#include "bytes.h"
+#include "error.h"
+#include "lease.h"
+#include "store.h"
+
+#define SL_LEASE_RECORD_VERSION 1
+#define SL_GID_SEQ_KEY_LEN 12 /* gid(4) seq(8): DB_LEASES and DB_DLQ keys */
+#define SL_DUE_KEY_LEN 20     /* gid(4) due_ms(8) seq(8): DB_DUE keys */
+
+typedef enum sl_lease_state {
+    SL_LEASE_IN_FLIGHT = 1, /* delivered; due_ms is when the lease ends */
+    SL_LEASE_WAITING = 2    /* nacked, ended with backoff, or replayed;
+                               due_ms is when it may be delivered again */
+} sl_lease_state;
+
+typedef struct sl_lease_rec {
+    sl_lease_state state;        /* in flight or waiting */
+    uint32_t attempt;            /* deliveries made so far (0 after a replay) */
+    uint64_t due_ms;             /* lease end, or redelivery time when waiting */
+    uint64_t delivery;           /* delivery number of the last delivery */
+    uint16_t reason_len;         /* bytes used in reason (last nack reason) */
+    char reason[SL_REASON_MAX];  /* not NUL-terminated */
+} sl_lease_rec;
+
+static inline void sl_gid_seq_key(uint8_t key[SL_GID_SEQ_KEY_LEN], uint32_t gid, uint64_t seq)
+{
+    sl_put_u32(key, gid);
+    sl_put_u64(key + 4, seq);
+}
+
+static inline void sl_due_key(uint8_t key[SL_DUE_KEY_LEN], uint32_t gid, uint64_t due_ms,
+                              uint64_t seq)
+{
+    sl_put_u32(key, gid);
+    sl_put_u64(key + 4, due_ms);
+    sl_put_u64(key + 12, seq);
+}
+
+/* Read the lease of (gid, seq) into *out. SL_ERR_NOT_FOUND when there is
+ * none, SL_ERR_CORRUPT / SL_ERR_VERSION when it does not decode, storage
+ * errors. */
+sl_err sl_lease_rec_get(sl_txn *t, uint32_t gid, uint64_t seq, sl_lease_rec *out);
+
+/* Write the lease of (gid, seq) and its due entry in write txn w. old is
+ * the lease being replaced (its due entry is moved when due_ms changed), or
+ * NULL when there is none. Errors: SL_ERR_MAP_FULL, SL_ERR_TXN_FULL,
+ * SL_ERR_STORAGE... */
+sl_err sl_lease_rec_put(sl_txn *w, uint32_t gid, uint64_t seq, const sl_lease_rec *rec,
+                        const sl_lease_rec *old);
+
+/* Delete the lease of (gid, seq) whose due_ms is due_ms, with its due entry.
+ * Missing entries are not an error. Storage errors. */
+sl_err sl_lease_rec_del(sl_txn *w, uint32_t gid, uint64_t seq, uint64_t due_ms);
+
+#endif

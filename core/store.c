@@ -1,0 +1,491 @@
+/* store.c: the LMDB environment, its named databases and transactions
+ * (see store.h; on-disk layout in core/FORMAT.md). */
+#include "store.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "bytes.h"
+#include "db.h"
+
+#define MIB (1024ull * 1024ull)
+#define SL_FORMAT_VERSION 1u          /* the on-disk format this code writes */
+#define SL_MAP_MIN_BYTES (1 * MIB)    /* smallest accepted initial map */
+#define SL_QUOTA_MAX_BYTES (1ull << 50) /* 1 PiB: beyond it sizes stop being sane */
+#define SL_READERS_MAX 65536u         /* most reader slots accepted */
+#define SL_PAYLOAD_LIMIT (256 * MIB)  /* largest max_payload_bytes accepted */
+#define SL_GROW_MIN_STEP (64 * MIB)   /* a grow adds at least this much */
+#define SL_RESERVE_MIN (16 * MIB)     /* smallest non-publish reserve above the quota */
+#define SL_MAXDBS 32                  /* named databases the env allows (room to grow) */
+
+struct sl_store {
+    MDB_env *env;                  /* the LMDB environment (owned) */
+    MDB_dbi dbi[SL_DB_COUNT];      /* handle of each named database */
+    sl_store_options opt;          /* options as opened; opt.path points at path */
+    char *path;                    /* copy of the data directory path (owned) */
+    uint64_t instance;             /* random id of this data directory */
+    uint32_t format_version;       /* format version found or written at open */
+    pthread_rwlock_t map_lock;     /* every top-level transaction holds it shared;
+                                      sl_store_grow takes it exclusively, because
+                                      mdb_env_set_mapsize needs no live transaction
+                                      anywhere in the process */
+    bool map_lock_ready;           /* map_lock was initialised */
+};
+
+static const char *const db_names[SL_DB_COUNT] = {
+    [SL_DB_META] = "meta",       [SL_DB_EVENTS] = "events", [SL_DB_TOPICS] = "topics",
+    [SL_DB_IDEM] = "idem",       [SL_DB_IDEM_EXP] = "idem_exp", [SL_DB_GROUPS] = "groups",
+    [SL_DB_LEASES] = "leases",   [SL_DB_DUE] = "due",       [SL_DB_DLQ] = "dlq",
+};
+
+sl_err sl_err_from_mdb(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return SL_OK;
+    case MDB_NOTFOUND:
+        return SL_ERR_NOT_FOUND;
+    case MDB_MAP_FULL:
+        return SL_ERR_MAP_FULL;
+    case MDB_TXN_FULL:
+        return SL_ERR_TXN_FULL;
+    case ENOSPC:
+    case EDQUOT:
+        return SL_ERR_STORAGE_FULL;
+    case ENOMEM:
+        return SL_ERR_NOMEM;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+        return SL_ERR_CORRUPT;
+    default:
+        return SL_ERR_STORAGE;
+    }
+}
+
+void sl_store_options_default(sl_store_options *opt)
+{
+    if (!opt)
+        return;
+    memset(opt, 0, sizeof *opt);
+    opt->path = NULL;
+    opt->map_initial_bytes = 64 * MIB;
+    opt->quota_bytes = 8192 * MIB;
+    opt->max_readers = 1024;
+    opt->max_payload_bytes = 1 * MIB;
+    opt->dedupe_window_ms = 120000;
+    opt->retention.max_age_ms = 7ull * 24 * 3600 * 1000;
+    opt->retention.max_bytes = 0;
+    opt->retention.max_events = 0;
+    opt->retention.discard_unconsumed = false;
+    opt->relaxed_sync = false;
+}
+
+static bool options_valid(const sl_store_options *opt)
+{
+    if (!opt || !opt->path || !opt->path[0] || strlen(opt->path) > PATH_MAX - 32)
+        return false;
+    if (opt->map_initial_bytes < SL_MAP_MIN_BYTES || opt->quota_bytes > SL_QUOTA_MAX_BYTES)
+        return false;
+    if (opt->quota_bytes < opt->map_initial_bytes)
+        return false;
+    if (opt->max_readers < 1 || opt->max_readers > SL_READERS_MAX)
+        return false;
+    return opt->max_payload_bytes >= 1 && opt->max_payload_bytes <= SL_PAYLOAD_LIMIT;
+}
+
+/* mkdir -p path with mode 0750 for the directories it creates. */
+static sl_err make_dirs(const char *path)
+{
+    char buf[PATH_MAX];
+    size_t n = strlen(path);
+    if (n >= sizeof buf)
+        return SL_ERR_INVALID;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char saved = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+            return SL_ERR_STORAGE;
+        buf[i] = saved;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return SL_ERR_STORAGE;
+    return SL_OK;
+}
+
+/* Size of <dir>/data.mdb, 0 when it does not exist yet. */
+static uint64_t data_file_size(const char *dir)
+{
+    char file[PATH_MAX];
+    struct stat st;
+    if ((size_t)snprintf(file, sizeof file, "%s/data.mdb", dir) >= sizeof file)
+        return 0;
+    if (stat(file, &st) != 0)
+        return 0;
+    return (uint64_t)st.st_size;
+}
+
+static sl_err random_u64(uint64_t *out)
+{
+    uint8_t buf[8];
+    size_t got = 0;
+    while (got < sizeof buf) {
+        ssize_t r = getrandom(buf + got, sizeof buf - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return SL_ERR_STORAGE;
+        got += (size_t)r;
+    }
+    *out = sl_get_u64(buf);
+    return SL_OK;
+}
+
+/* True when no database of the store holds any record. */
+static sl_err store_is_empty(sl_store *s, MDB_txn *txn, bool *empty)
+{
+    *empty = true;
+    for (int db = 0; db < SL_DB_COUNT; db++) {
+        MDB_stat st;
+        int rc = mdb_stat(txn, s->dbi[db], &st);
+        if (rc != MDB_SUCCESS)
+            return sl_err_from_mdb(rc);
+        if (st.ms_entries)
+            *empty = false;
+    }
+    return SL_OK;
+}
+
+/* Read meta "format"; write it on a new store; refuse other versions. */
+static sl_err check_format(sl_store *s, MDB_txn *txn)
+{
+    MDB_val key = {6, (void *)"format"}, val;
+    int rc = mdb_get(txn, s->dbi[SL_DB_META], &key, &val);
+    if (rc == MDB_SUCCESS) {
+        if (val.mv_size != 4)
+            return SL_ERR_VERSION;
+        s->format_version = sl_get_u32(val.mv_data);
+        return s->format_version == SL_FORMAT_VERSION ? SL_OK : SL_ERR_VERSION;
+    }
+    if (rc != MDB_NOTFOUND)
+        return sl_err_from_mdb(rc);
+    bool empty;
+    sl_err err = store_is_empty(s, txn, &empty);
+    if (err != SL_OK)
+        return err;
+    if (!empty) /* data without a format record: not something we wrote */
+        return SL_ERR_VERSION;
+    uint8_t buf[4];
+    sl_put_u32(buf, SL_FORMAT_VERSION);
+    val.mv_size = sizeof buf;
+    val.mv_data = buf;
+    s->format_version = SL_FORMAT_VERSION;
+    return sl_err_from_mdb(mdb_put(txn, s->dbi[SL_DB_META], &key, &val, 0));
+}
+
+/* Read meta "instance", creating a random one on a new store. */
+static sl_err load_instance(sl_store *s, MDB_txn *txn)
+{
+    MDB_val key = {8, (void *)"instance"}, val;
+    int rc = mdb_get(txn, s->dbi[SL_DB_META], &key, &val);
+    if (rc == MDB_SUCCESS) {
+        if (val.mv_size != 8)
+            return SL_ERR_CORRUPT;
+        s->instance = sl_get_u64(val.mv_data);
+        return SL_OK;
+    }
+    if (rc != MDB_NOTFOUND)
+        return sl_err_from_mdb(rc);
+    sl_err err;
+    do {
+        err = random_u64(&s->instance);
+    } while (err == SL_OK && s->instance == 0);
+    if (err != SL_OK)
+        return err;
+    uint8_t buf[8];
+    sl_put_u64(buf, s->instance);
+    val.mv_size = sizeof buf;
+    val.mv_data = buf;
+    return sl_err_from_mdb(mdb_put(txn, s->dbi[SL_DB_META], &key, &val, 0));
+}
+
+/* The one start-up write transaction: open every database, check the
+ * format, load the instance id. */
+static sl_err startup_txn(sl_store *s)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc != MDB_SUCCESS)
+        return sl_err_from_mdb(rc);
+    sl_err err = SL_OK;
+    for (int db = 0; db < SL_DB_COUNT && err == SL_OK; db++)
+        err = sl_err_from_mdb(mdb_dbi_open(txn, db_names[db], MDB_CREATE, &s->dbi[db]));
+    if (err == SL_OK)
+        err = check_format(s, txn);
+    if (err == SL_OK)
+        err = load_instance(s, txn);
+    if (err != SL_OK) {
+        mdb_txn_abort(txn);
+        return err;
+    }
+    return sl_err_from_mdb(mdb_txn_commit(txn));
+}
+
+static sl_err open_env(sl_store *s)
+{
+    int rc = mdb_env_create(&s->env);
+    if (rc != MDB_SUCCESS) {
+        s->env = NULL;
+        return sl_err_from_mdb(rc);
+    }
+    uint64_t map = s->opt.map_initial_bytes;
+    uint64_t file = data_file_size(s->path);
+    if (file > map)
+        map = file;
+    rc = mdb_env_set_maxdbs(s->env, SL_MAXDBS);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_set_maxreaders(s->env, s->opt.max_readers);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_set_mapsize(s->env, (size_t)map);
+    unsigned flags = MDB_NOTLS | (s->opt.relaxed_sync ? MDB_NOSYNC : 0);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_open(s->env, s->path, flags, 0640);
+    if (rc == MDB_SUCCESS) {
+        int dead = 0;
+        rc = mdb_reader_check(s->env, &dead);
+    }
+    return sl_err_from_mdb(rc);
+}
+
+sl_err sl_store_open(const sl_store_options *opt, sl_store **out)
+{
+    if (!out)
+        return SL_ERR_INVALID;
+    *out = NULL;
+    if (!options_valid(opt))
+        return SL_ERR_INVALID;
+    sl_err err = make_dirs(opt->path);
+    if (err != SL_OK)
+        return err;
+    sl_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return SL_ERR_NOMEM;
+    s->opt = *opt;
+    s->path = strdup(opt->path);
+    if (!s->path) {
+        free(s);
+        return SL_ERR_NOMEM;
+    }
+    s->opt.path = s->path;
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    /* a waiting grow must not starve behind a stream of readers */
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    s->map_lock_ready = pthread_rwlock_init(&s->map_lock, &attr) == 0;
+    pthread_rwlockattr_destroy(&attr);
+    err = s->map_lock_ready ? open_env(s) : SL_ERR_NOMEM;
+    if (err == SL_OK)
+        err = startup_txn(s);
+    if (err != SL_OK) {
+        sl_store_close(s);
+        return err == SL_ERR_NOT_FOUND ? SL_ERR_STORAGE : err;
+    }
+    *out = s;
+    return SL_OK;
+}
+
+void sl_store_close(sl_store *store)
+{
+    if (!store)
+        return;
+    if (store->env)
+        mdb_env_close(store->env);
+    if (store->map_lock_ready)
+        pthread_rwlock_destroy(&store->map_lock);
+    free(store->path);
+    free(store);
+}
+
+const sl_store_options *sl_store_options_of(const sl_store *store)
+{
+    return &store->opt;
+}
+
+uint64_t sl_store_instance(const sl_store *store)
+{
+    return store->instance;
+}
+
+MDB_dbi sl_store_dbi(const sl_store *store, sl_db db)
+{
+    /* dbi 0 is LMDB's free-page database: every user operation on it fails
+     * with EINVAL, so an out-of-range db cannot touch data. */
+    if ((unsigned)db >= SL_DB_COUNT)
+        return 0;
+    return store->dbi[db];
+}
+
+static sl_err txn_begin(sl_store *store, MDB_txn *parent, unsigned flags, sl_txn *out)
+{
+    bool top = parent == NULL;
+    if (top)
+        pthread_rwlock_rdlock(&store->map_lock);
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(store->env, parent, flags, &txn);
+    if (rc != MDB_SUCCESS) {
+        if (top)
+            pthread_rwlock_unlock(&store->map_lock);
+        return sl_err_from_mdb(rc);
+    }
+    out->store = store;
+    out->txn = txn;
+    out->write = !(flags & MDB_RDONLY);
+    out->top = top;
+    return SL_OK;
+}
+
+/* The transaction has ended: a top-level one lets go of the map lock. */
+static void txn_ended(sl_txn *txn)
+{
+    txn->txn = NULL;
+    if (txn->top) {
+        txn->top = false;
+        pthread_rwlock_unlock(&txn->store->map_lock);
+    }
+}
+
+sl_err sl_txn_begin_read(sl_store *store, sl_txn *out)
+{
+    if (!store || !out)
+        return SL_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    return txn_begin(store, NULL, MDB_RDONLY, out);
+}
+
+sl_err sl_txn_begin_write(sl_store *store, sl_txn *out)
+{
+    if (!store || !out)
+        return SL_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    return txn_begin(store, NULL, 0, out);
+}
+
+sl_err sl_txn_begin_child(sl_txn *parent, sl_txn *out)
+{
+    if (!parent || !out || !parent->txn || !parent->write || !parent->store)
+        return SL_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    return txn_begin(parent->store, parent->txn, 0, out);
+}
+
+sl_err sl_txn_commit(sl_txn *txn)
+{
+    if (!txn || !txn->txn)
+        return SL_ERR_INVALID;
+    int rc = mdb_txn_commit(txn->txn);
+    txn_ended(txn);
+    return sl_err_from_mdb(rc);
+}
+
+void sl_txn_abort(sl_txn *txn)
+{
+    if (!txn || !txn->txn)
+        return;
+    mdb_txn_abort(txn->txn);
+    txn_ended(txn);
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* The largest map allowed: the quota for publishes, plus a reserve of
+ * max(quota/16, 16 MiB) for everything else. */
+static uint64_t map_cap(const sl_store_options *opt, bool for_publish)
+{
+    if (for_publish)
+        return opt->quota_bytes;
+    uint64_t reserve = opt->quota_bytes / 16;
+    if (reserve < SL_RESERVE_MIN)
+        reserve = SL_RESERVE_MIN;
+    return add_sat(opt->quota_bytes, reserve);
+}
+
+sl_err sl_store_grow(sl_store *store, bool for_publish)
+{
+    if (!store)
+        return SL_ERR_INVALID;
+    MDB_envinfo info;
+    MDB_stat st;
+    int rc = mdb_env_info(store->env, &info);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_stat(store->env, &st);
+    if (rc != MDB_SUCCESS)
+        return sl_err_from_mdb(rc);
+    uint64_t cur = info.me_mapsize;
+    uint64_t cap = map_cap(&store->opt, for_publish);
+    uint64_t want = cur > UINT64_MAX / 2 ? UINT64_MAX : cur * 2;
+    if (want < add_sat(cur, SL_GROW_MIN_STEP))
+        want = add_sat(cur, SL_GROW_MIN_STEP);
+    if (want > cap)
+        want = cap;
+    want -= want % st.ms_psize; /* whole pages */
+    if (want <= cur || want > SIZE_MAX)
+        return SL_ERR_STORAGE_FULL;
+    pthread_rwlock_wrlock(&store->map_lock); /* waits for every open transaction */
+    rc = mdb_env_set_mapsize(store->env, (size_t)want);
+    pthread_rwlock_unlock(&store->map_lock);
+    return sl_err_from_mdb(rc);
+}
+
+sl_err sl_store_sync(sl_store *store)
+{
+    if (!store)
+        return SL_ERR_INVALID;
+    return sl_err_from_mdb(mdb_env_sync(store->env, 1));
+}
+
+/* mdb_reader_list callback: one call per line; a reader's line starts with
+ * its pid (digits after padding), the header and "(no ...)" lines do not. */
+static int count_reader_line(const char *msg, void *ctx)
+{
+    while (*msg == ' ')
+        msg++;
+    if (*msg >= '0' && *msg <= '9')
+        ++*(uint32_t *)ctx;
+    return 0;
+}
+
+sl_err sl_store_get_stats(sl_store *store, sl_store_stats *out)
+{
+    if (!store || !out)
+        return SL_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    MDB_envinfo info;
+    MDB_stat st;
+    int rc = mdb_env_info(store->env, &info);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_stat(store->env, &st);
+    if (rc != MDB_SUCCESS)
+        return sl_err_from_mdb(rc);
+    out->map_bytes = info.me_mapsize;
+    out->used_bytes = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    out->quota_bytes = store->opt.quota_bytes;
+    out->file_bytes = data_file_size(store->path);
+    out->readers_max = info.me_maxreaders;
+    uint32_t readers = 0;
+    if (mdb_reader_list(store->env, count_reader_line, &readers) >= 0)
+        out->readers_used = readers;
+    out->format_version = store->format_version;
+    return SL_OK;
+}

@@ -1,0 +1,84 @@
+/* topic.c: topic names and filters (rules in topic.h). */
+#include "topic.h"
+
+#include <string.h>
+
+/* One segment of s starting at *pos; advances *pos past the segment and its
+ * dot. *pos > s.len once the last segment has been taken. */
+static sl_slice take_segment(sl_slice s, size_t *pos)
+{
+    size_t start = *pos, end = start;
+    while (end < s.len && s.ptr[end] != '.')
+        end++;
+    *pos = end + 1;
+    sl_slice seg = {s.ptr ? s.ptr + start : NULL, end - start};
+    return seg;
+}
+
+static bool segment_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-';
+}
+
+static bool plain_segment(sl_slice seg)
+{
+    if (seg.len == 0)
+        return false;
+    for (size_t i = 0; i < seg.len; i++)
+        if (!segment_char(seg.ptr[i]))
+            return false;
+    return true;
+}
+
+static bool is_wild(sl_slice seg, char c)
+{
+    return seg.len == 1 && seg.ptr[0] == c;
+}
+
+/* Shared walk: every segment plain, or (wildcards) '*' anywhere and '>' last. */
+static bool name_valid(sl_slice s, bool wildcards)
+{
+    if (s.len == 0 || s.len > SL_TOPIC_MAX || !s.ptr)
+        return false;
+    size_t pos = 0;
+    while (pos <= s.len) {
+        sl_slice seg = take_segment(s, &pos);
+        if (plain_segment(seg))
+            continue;
+        if (wildcards && is_wild(seg, '*'))
+            continue;
+        if (wildcards && is_wild(seg, '>') && pos > s.len)
+            continue;
+        return false;
+    }
+    return true;
+}
+
+bool sl_topic_valid(sl_slice t)
+{
+    return name_valid(t, false);
+}
+
+bool sl_filter_valid(sl_slice f)
+{
+    return name_valid(f, true);
+}
+
+bool sl_filter_match(sl_slice f, sl_slice t)
+{
+    if (f.len == 0 || t.len == 0 || !f.ptr || !t.ptr)
+        return false;
+    size_t fp = 0, tp = 0;
+    while (fp <= f.len) {
+        sl_slice fs = take_segment(f, &fp);
+        if (is_wild(fs, '>'))
+            return tp <= t.len; /* one or more topic segments left */
+        if (tp > t.len)
+            return false;
+        sl_slice ts = take_segment(t, &tp);
+        if (!is_wild(fs, '*') && !sl_slice_eq(fs, ts))
+            return false;
+    }
+    return tp > t.len;
+}
