@@ -232,10 +232,41 @@ void test_daemon_kill(test_daemon *d)
     d->pid = 0;
 }
 
-void test_daemon_cleanup(test_daemon *d)
+int test_daemon_log_has_sanitizer_report(const test_daemon *d)
 {
-    if (d->pid > 0)
-        test_daemon_stop(d);
+    FILE *f = fopen(d->log_path, "r");
+    if (!f)
+        return 0;
+    char line[1024];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, "AddressSanitizer") || strstr(line, "LeakSanitizer") ||
+                strstr(line, "runtime error:");
+    fclose(f);
+    return found;
+}
+
+static void print_log_tail(const test_daemon *d)
+{
+    char cmd[TEST_URL_MAX + 128];
+    snprintf(cmd, sizeof cmd, "tail -n 40 '%s' >&2", d->log_path);
+    if (system(cmd) != 0)
+        fprintf(stderr, "(cannot show %s)\n", d->log_path);
+}
+
+int test_daemon_cleanup(test_daemon *d)
+{
+    int rc = 0;
+    if (d->pid > 0 && test_daemon_stop(d) != 0) {
+        fprintf(stderr, "  sluiced did not exit cleanly on SIGTERM\n");
+        rc = -1;
+    }
+    if (d->dir && test_daemon_log_has_sanitizer_report(d)) {
+        fprintf(stderr, "  sanitizer report in the daemon's log:\n");
+        rc = -1;
+    }
+    if (rc != 0 && d->dir)
+        print_log_tail(d);
     if (d->dir) {
         if (getenv("SLUICE_KEEP_TEST_DIRS"))
             fprintf(stderr, "kept %s\n", d->dir);
@@ -244,4 +275,5 @@ void test_daemon_cleanup(test_daemon *d)
         free(d->dir);
         d->dir = NULL;
     }
+    return rc;
 }

@@ -51,8 +51,13 @@ int test_daemon_stop(test_daemon *d);
 /* SIGKILL and reap. */
 void test_daemon_kill(test_daemon *d);
 
-/* Stop if running, remove the temp dir, free. */
-void test_daemon_cleanup(test_daemon *d);
+/* Stop if running (SIGTERM), remove the temp dir, free. Returns -1 when the
+ * daemon did not exit cleanly or its log holds a sanitizer report (the log
+ * is then printed), else 0: tests CHECK it. */
+int test_daemon_cleanup(test_daemon *d);
+
+/* 1 when the daemon's log holds an ASan/UBSan/LSan report. */
+int test_daemon_log_has_sanitizer_report(const test_daemon *d);
 
 /* True when the process is still alive. */
 int test_daemon_alive(test_daemon *d);

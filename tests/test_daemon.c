@@ -23,10 +23,10 @@ static int fixture_up(fixture *f, const char *const *extra)
     return f->c ? 0 : -1;
 }
 
-static void fixture_down(fixture *f)
+static int fixture_down(fixture *f)
 {
     sl_client_close(f->c);
-    test_daemon_cleanup(&f->d);
+    return test_daemon_cleanup(&f->d);
 }
 
 TEST(publish_pull_ack_cycle)
@@ -91,7 +91,7 @@ TEST(publish_pull_ack_cycle)
 
     /* a second ack of the same token: nothing pending any more */
     CHECK(tc_settle1(f.c, SL_SETTLE_ACK, "billing", tokens[0], 0, NULL) == SL_TOKEN_GONE);
-    fixture_down(&f);
+    CHECK(fixture_down(&f) == 0);
 }
 
 TEST(competing_consumers_get_disjoint_events)
@@ -123,7 +123,7 @@ TEST(competing_consumers_get_disjoint_events)
     for (int s = 1; s <= N; s++)
         CHECK(seen[s] == 1);
     sl_client_close(c2);
-    fixture_down(&f);
+    CHECK(fixture_down(&f) == 0);
 }
 
 TEST(two_groups_each_get_every_event)
@@ -141,7 +141,7 @@ TEST(two_groups_each_get_every_event)
         CHECK(res.pull.n == 20);
         sl_client_result_free(&res);
     }
-    fixture_down(&f);
+    CHECK(fixture_down(&f) == 0);
 }
 
 /* Pull one delivery; copy its token into tok (SL_TOKEN_LEN+1). Returns the
@@ -190,7 +190,7 @@ TEST(redelivery_after_lease_and_stale_ack_refused)
     CHECK(tc_settle1(f.c, SL_SETTLE_ACK, "slow", sl_slice_of(t2), 0, NULL) == SL_TOKEN_OK);
     CHECK(tc_settle1(f.c, SL_SETTLE_ACK, "slow", sl_slice_of("nonsense"), 0, NULL) ==
           SL_TOKEN_INVALID);
-    fixture_down(&f);
+    CHECK(fixture_down(&f) == 0);
 }
 
 TEST(nack_with_delay_then_redelivered)
@@ -219,7 +219,7 @@ TEST(nack_with_delay_then_redelivered)
     REQUIRE(res.dlq_list.n == 1);
     CHECK(sl_slice_eq_cstr(res.dlq_list.dead_letters[0].reason, "poison"));
     sl_client_result_free(&res);
-    fixture_down(&f);
+    CHECK(fixture_down(&f) == 0);
 }
 
 TEST(dead_letter_after_max_deliveries_then_replay)
@@ -254,7 +254,7 @@ TEST(dead_letter_after_max_deliveries_then_replay)
     REQUIRE(sl_client_group_get(f.c, "fragile", &res) == SL_CLIENT_OK);
     CHECK_EQ_U64(res.group.dlq_size, 0);
     sl_client_result_free(&res);
-    fixture_down(&f);
+    CHECK(fixture_down(&f) == 0);
 }
 
 TEST(idempotent_publish_returns_original)
@@ -271,7 +271,7 @@ TEST(idempotent_publish_returns_original)
     REQUIRE(res.topics.n == 1);
     CHECK_EQ_U64(res.topics.topics[0].events, 2);
     sl_client_result_free(&res);
-    fixture_down(&f);
+    CHECK(fixture_down(&f) == 0);
 }
 
 TEST(wildcard_filters)
@@ -295,7 +295,7 @@ TEST(wildcard_filters)
     for (size_t t = 0; t < 7; t++)
         CHECK(got[t] == match[t]);
     sl_client_result_free(&res);
-    fixture_down(&f);
+    CHECK(fixture_down(&f) == 0);
 }
 
 typedef struct poll_arg {
@@ -335,7 +335,7 @@ TEST(long_poll_wakes_on_publish_and_times_out_empty)
     pthread_join(th, NULL);
     CHECK(a.attempt == 1);
     CHECK(a.took_ms < 5000);
-    fixture_down(&f);
+    CHECK(fixture_down(&f) == 0);
 }
 
 static const char *call_raw_code(sl_client *c, const void *buf, size_t len, char *code, size_t cap)
@@ -426,7 +426,7 @@ TEST(bad_input_gets_error_replies_and_daemon_stays_up)
     CHECK(test_daemon_alive(&f.d));
     CHECK(sl_client_ping(f.c, &res) == SL_CLIENT_OK);
     sl_client_result_free(&res);
-    fixture_down(&f);
+    CHECK(fixture_down(&f) == 0);
 }
 
 TEST(clean_shutdown_and_restart_keep_everything)
@@ -454,7 +454,7 @@ TEST(clean_shutdown_and_restart_keep_everything)
     sl_client_result_free(&res);
     uint64_t next = tc_publish(f.c, "persist.me", "x", NULL);
     CHECK(next == 11); /* sequences continue, never reused */
-    fixture_down(&f);
+    CHECK(fixture_down(&f) == 0);
 }
 
 UNIT_MAIN("daemon", UNIT_CASE(publish_pull_ack_cycle),

@@ -147,7 +147,7 @@ TEST(thousand_long_polls_do_not_block_publishers)
     nng_close(s);
     CHECK(test_daemon_alive(&d));
     sl_client_close(c);
-    test_daemon_cleanup(&d);
+    CHECK(test_daemon_cleanup(&d) == 0);
 }
 
 UNIT_MAIN("longpoll", UNIT_CASE(thousand_long_polls_do_not_block_publishers))

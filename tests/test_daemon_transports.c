@@ -75,7 +75,7 @@ TEST(every_transport_serves)
         sl_client_close(c);
     }
     sl_client_close(plain);
-    test_daemon_cleanup(&d);
+    CHECK(test_daemon_cleanup(&d) == 0);
     test_rmtree(dir);
     free(dir);
 }
@@ -87,7 +87,7 @@ TEST(refuses_tls_listener_without_certificate)
     test_daemon d;
     /* start fails: the daemon exits instead of serving */
     CHECK(test_daemon_start(&d, tls, NULL) != 0);
-    test_daemon_cleanup(&d);
+    CHECK(test_daemon_cleanup(&d) == 0);
 }
 
 UNIT_MAIN("transports", UNIT_CASE(every_transport_serves),

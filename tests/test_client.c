@@ -1,0 +1,1409 @@
+/* test_client.c: the C client library without a daemon.
+ *
+ *   - every request encoder, checked by unpacking with msgpack-c;
+ *   - every reply decoder on hand-built replies, ok and error;
+ *   - malformed replies (garbage, truncation at every length, wrong types,
+ *     "ok" missing, hostile counts) give "bad_reply" and never crash;
+ *   - the transport: an unreachable URL gives "unavailable" quickly, and a
+ *     tiny REP server in this process checks timeouts, dropped connections
+ *     (no resend) and many threads sharing one client.
+ */
+#include <msgpack.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "proto/client.h"
+#include "tests/support.h"
+#include "tests/unit.h"
+
+/* ---- helpers: looking into an encoded request ------------------------------ */
+
+/* An unpacked request; free with req_free. */
+typedef struct req {
+    msgpack_unpacked u;  /* the unpacked object and its zone */
+    const msgpack_object *top; /* the root map, or NULL when it did not unpack to one */
+} req;
+
+static void req_open(req *r, const sl_client_buf *b)
+{
+    msgpack_unpacked_init(&r->u);
+    size_t off = 0;
+    r->top = NULL;
+    if (msgpack_unpack_next(&r->u, b->data, b->len, &off) == MSGPACK_UNPACK_SUCCESS &&
+        off == b->len && r->u.data.type == MSGPACK_OBJECT_MAP)
+        r->top = &r->u.data;
+}
+
+static void req_free(req *r)
+{
+    msgpack_unpacked_destroy(&r->u);
+}
+
+static const msgpack_object *key_of(const msgpack_object *map, const char *key)
+{
+    if (!map || map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
+            memcmp(k->via.str.ptr, key, k->via.str.size) == 0)
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+static bool is_str(const msgpack_object *o, const char *s)
+{
+    return o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == strlen(s) &&
+           memcmp(o->via.str.ptr, s, o->via.str.size) == 0;
+}
+
+static bool is_bin(const msgpack_object *o, const char *s)
+{
+    return o && o->type == MSGPACK_OBJECT_BIN && o->via.bin.size == strlen(s) &&
+           memcmp(o->via.bin.ptr, s, o->via.bin.size) == 0;
+}
+
+static bool is_uint(const msgpack_object *o, uint64_t v)
+{
+    return o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 == v;
+}
+
+static uint32_t map_size(const msgpack_object *o)
+{
+    return o && o->type == MSGPACK_OBJECT_MAP ? o->via.map.size : 0xffffffffu;
+}
+
+static uint32_t array_size(const msgpack_object *o)
+{
+    return o && o->type == MSGPACK_OBJECT_ARRAY ? o->via.array.size : 0xffffffffu;
+}
+
+/* The request has v = 1, op = op and nfields fields besides. */
+static bool is_request(const req *r, const char *op, uint32_t nfields)
+{
+    return r->top && is_uint(key_of(r->top, "v"), 1) && is_str(key_of(r->top, "op"), op) &&
+           map_size(r->top) == nfields + 2;
+}
+
+/* ---- helpers: building replies ----------------------------------------------- */
+
+typedef struct reply {
+    msgpack_sbuffer sb;  /* the bytes */
+    msgpack_packer pk;   /* packs into sb */
+} reply;
+
+static void rp_init(reply *r)
+{
+    msgpack_sbuffer_init(&r->sb);
+    msgpack_packer_init(&r->pk, &r->sb, msgpack_sbuffer_write);
+}
+
+static void rp_free(reply *r)
+{
+    msgpack_sbuffer_destroy(&r->sb);
+}
+
+static void rp_str(reply *r, const char *s)
+{
+    msgpack_pack_str(&r->pk, strlen(s));
+    msgpack_pack_str_body(&r->pk, s, strlen(s));
+}
+
+static void rp_bin(reply *r, const char *s)
+{
+    msgpack_pack_bin(&r->pk, strlen(s));
+    msgpack_pack_bin_body(&r->pk, s, strlen(s));
+}
+
+static void rp_kv_uint(reply *r, const char *k, uint64_t v)
+{
+    rp_str(r, k);
+    msgpack_pack_uint64(&r->pk, v);
+}
+
+static void rp_kv_str(reply *r, const char *k, const char *v)
+{
+    rp_str(r, k);
+    rp_str(r, v);
+}
+
+/* {"ok": true, + nfields more}: the caller packs the fields. */
+static void rp_ok(reply *r, uint32_t nfields)
+{
+    msgpack_pack_map(&r->pk, nfields + 1);
+    rp_str(r, "ok");
+    msgpack_pack_true(&r->pk);
+}
+
+/* An Event map with extra more keys to follow (for deliveries). */
+static void rp_event(reply *r, uint64_t seq, const char *topic, const char *payload,
+                     bool with_extras, uint32_t more)
+{
+    msgpack_pack_map(&r->pk, 5 + (with_extras ? 2 : 0) + more);
+    rp_kv_uint(r, "seq", seq);
+    rp_kv_str(r, "id", "evt_00000000000000010000000000000001");
+    rp_kv_str(r, "topic", topic);
+    rp_kv_uint(r, "ts_ms", 1763884800000ull + seq);
+    rp_str(r, "payload");
+    rp_bin(r, payload);
+    if (with_extras) {
+        rp_kv_str(r, "content_type", "application/json");
+        rp_str(r, "headers");
+        msgpack_pack_map(&r->pk, 2);
+        rp_kv_str(r, "trace", "abc");
+        rp_kv_str(r, "tenant", "t1");
+    }
+}
+
+static sl_client_status decode(sl_client_op op, const reply *r, sl_client_result *res)
+{
+    return sl_client_decode_reply(op, r->sb.data, r->sb.size, res);
+}
+
+/* ---- encoders ------------------------------------------------------------------ */
+
+TEST(encode_ping_and_bare_ops)
+{
+    static const struct {
+        sl_client_op op;
+        const char *name;
+    } ops[] = {{SL_CLIENT_OP_PING, "ping"},
+               {SL_CLIENT_OP_GROUP_LIST, "group.list"},
+               {SL_CLIENT_OP_TOPICS, "topics"},
+               {SL_CLIENT_OP_STATS, "stats"}};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        sl_client_buf b = {0};
+        REQUIRE(sl_client_encode_bare(&b, ops[i].op) == SL_CLIENT_OK);
+        req r;
+        req_open(&r, &b);
+        CHECK(is_request(&r, ops[i].name, 0));
+        req_free(&r);
+        sl_client_buf_free(&b);
+    }
+    sl_client_buf b = {0};
+    REQUIRE(sl_client_encode_ping(&b) == SL_CLIENT_OK);
+    /* exactly the bytes of {"v": 1, "op": "ping"} */
+    static const unsigned char ping[] = {0x82, 0xa1, 'v', 0x01, 0xa2, 'o', 'p',
+                                         0xa4, 'p',  'i', 'n',  'g'};
+    CHECK(b.len == sizeof ping && memcmp(b.data, ping, sizeof ping) == 0);
+    CHECK(sl_client_encode_bare(&b, SL_CLIENT_OP_PULL) == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(b.len == sizeof ping);
+    sl_client_buf_free(&b);
+}
+
+TEST(encode_publish)
+{
+    sl_header hs[2] = {{sl_slice_of("trace"), sl_slice_of("abc")},
+                       {sl_slice_of("empty"), sl_slice_of("")}};
+    sl_event_in evs[2] = {
+        {.topic = sl_slice_of("order.created"), .payload = sl_slice_of("{\"id\":1}"),
+         .content_type = sl_slice_of("application/json"), .headers = hs, .nheaders = 2,
+         .idem_key = sl_slice_of("order-1")},
+        {.topic = sl_slice_of("order.paid"), .payload = {NULL, 0}},
+    };
+    sl_client_buf b = {0};
+    REQUIRE(sl_client_encode_publish(&b, evs, 2) == SL_CLIENT_OK);
+    req r;
+    req_open(&r, &b);
+    CHECK(is_request(&r, "publish", 1));
+    const msgpack_object *events = key_of(r.top, "events");
+    REQUIRE(array_size(events) == 2);
+    const msgpack_object *e0 = &events->via.array.ptr[0], *e1 = &events->via.array.ptr[1];
+    CHECK(map_size(e0) == 5);
+    CHECK(is_str(key_of(e0, "topic"), "order.created"));
+    CHECK(is_bin(key_of(e0, "payload"), "{\"id\":1}"));
+    CHECK(is_str(key_of(e0, "content_type"), "application/json"));
+    CHECK(is_str(key_of(e0, "key"), "order-1"));
+    const msgpack_object *h = key_of(e0, "headers");
+    CHECK(map_size(h) == 2);
+    CHECK(is_str(key_of(h, "trace"), "abc"));
+    CHECK(is_str(key_of(h, "empty"), ""));
+    CHECK(map_size(e1) == 2); /* no content_type, headers or key when not given */
+    CHECK(is_str(key_of(e1, "topic"), "order.paid"));
+    CHECK(is_bin(key_of(e1, "payload"), ""));
+    req_free(&r);
+
+    size_t len = b.len;
+    sl_event_in broken = {.topic = {NULL, 3}};
+    CHECK(sl_client_encode_publish(&b, &broken, 1) == SL_CLIENT_ERR_ARGUMENT);
+    sl_event_in no_headers = {.topic = sl_slice_of("a"), .nheaders = 1};
+    CHECK(sl_client_encode_publish(&b, &no_headers, 1) == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(sl_client_encode_publish(&b, NULL, 1) == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(b.len == len);
+    sl_client_buf_free(&b);
+}
+
+TEST(encode_pull)
+{
+    sl_client_buf b = {0};
+    REQUIRE(sl_client_encode_pull(&b, "billing", 10, 30000) == SL_CLIENT_OK);
+    req r;
+    req_open(&r, &b);
+    CHECK(is_request(&r, "pull", 3));
+    CHECK(is_str(key_of(r.top, "group"), "billing"));
+    CHECK(is_uint(key_of(r.top, "max"), 10));
+    CHECK(is_uint(key_of(r.top, "wait_ms"), 30000));
+    req_free(&r);
+    sl_client_buf_free(&b);
+
+    REQUIRE(sl_client_encode_pull(&b, "billing", 0, 0) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "pull", 2));
+    CHECK(key_of(r.top, "max") == NULL);
+    req_free(&r);
+    CHECK(sl_client_encode_pull(&b, NULL, 1, 0) == SL_CLIENT_ERR_ARGUMENT);
+    sl_client_buf_free(&b);
+}
+
+TEST(encode_settle)
+{
+    sl_slice toks[2] = {sl_slice_of("0123456789abcdef0123456789abcdef"), sl_slice_of("x")};
+    sl_client_buf b = {0};
+    req r;
+
+    REQUIRE(sl_client_encode_settle(&b, SL_SETTLE_ACK, "g", toks, 2, 5, "why") == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "ack", 2)); /* ack ignores delay and reason */
+    CHECK(is_str(key_of(r.top, "group"), "g"));
+    const msgpack_object *t = key_of(r.top, "tokens");
+    REQUIRE(array_size(t) == 2);
+    CHECK(is_str(&t->via.array.ptr[0], "0123456789abcdef0123456789abcdef"));
+    CHECK(is_str(&t->via.array.ptr[1], "x"));
+    req_free(&r);
+    sl_client_buf_free(&b);
+
+    REQUIRE(sl_client_encode_settle(&b, SL_SETTLE_NACK, "g", toks, 1, 2500, "retry") ==
+            SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "nack", 4));
+    CHECK(is_uint(key_of(r.top, "delay_ms"), 2500));
+    CHECK(is_str(key_of(r.top, "reason"), "retry"));
+    req_free(&r);
+    sl_client_buf_free(&b);
+
+    REQUIRE(sl_client_encode_settle(&b, SL_SETTLE_NACK, "g", toks, 1, SL_DELAY_DEFAULT, NULL) ==
+            SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "nack", 2));
+    req_free(&r);
+    sl_client_buf_free(&b);
+
+    REQUIRE(sl_client_encode_settle(&b, SL_SETTLE_EXTEND, "g", toks, 1, 60000, "no") ==
+            SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "extend", 3));
+    CHECK(is_uint(key_of(r.top, "lease_ms"), 60000));
+    CHECK(key_of(r.top, "reason") == NULL);
+    req_free(&r);
+    sl_client_buf_free(&b);
+
+    REQUIRE(sl_client_encode_settle(&b, SL_SETTLE_TERM, "g", toks, 1, 7, "bad total") ==
+            SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "term", 3));
+    CHECK(is_str(key_of(r.top, "reason"), "bad total"));
+    CHECK(key_of(r.top, "delay_ms") == NULL);
+    req_free(&r);
+
+    CHECK(sl_client_encode_settle(&b, SL_SETTLE_ACK, NULL, toks, 1, 0, NULL) ==
+          SL_CLIENT_ERR_ARGUMENT);
+    CHECK(sl_client_encode_settle(&b, SL_SETTLE_ACK, "g", NULL, 1, 0, NULL) ==
+          SL_CLIENT_ERR_ARGUMENT);
+    CHECK(sl_client_encode_settle(&b, (sl_settle_kind)9, "g", toks, 1, 0, NULL) ==
+          SL_CLIENT_ERR_ARGUMENT);
+    sl_client_buf_free(&b);
+}
+
+static void sample_config(sl_group_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    strcpy(cfg->name, "billing");
+    cfg->nfilters = 2;
+    strcpy(cfg->filters[0], "order.*");
+    strcpy(cfg->filters[1], "refund.>");
+    cfg->start = SL_START_SEQ;
+    cfg->start_value = 42;
+    cfg->ack_wait_ms = 5000;
+    cfg->max_deliveries = 3;
+    cfg->max_inflight = 10;
+    cfg->nbackoff = 2;
+    cfg->backoff_ms[0] = 100;
+    cfg->backoff_ms[1] = 1000;
+}
+
+TEST(encode_group_create_and_update)
+{
+    sl_group_config cfg;
+    sample_config(&cfg);
+    sl_client_buf b = {0};
+    req r;
+    REQUIRE(sl_client_encode_group_put(&b, SL_CLIENT_OP_GROUP_CREATE, &cfg,
+                                       SL_CLIENT_GROUP_ALL) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "group.create", 8));
+    CHECK(is_str(key_of(r.top, "name"), "billing"));
+    const msgpack_object *f = key_of(r.top, "filters");
+    REQUIRE(array_size(f) == 2);
+    CHECK(is_str(&f->via.array.ptr[0], "order.*"));
+    CHECK(is_str(&f->via.array.ptr[1], "refund.>"));
+    CHECK(is_str(key_of(r.top, "start"), "seq"));
+    CHECK(is_uint(key_of(r.top, "start_value"), 42));
+    CHECK(is_uint(key_of(r.top, "ack_wait_ms"), 5000));
+    CHECK(is_uint(key_of(r.top, "max_deliveries"), 3));
+    CHECK(is_uint(key_of(r.top, "max_inflight"), 10));
+    const msgpack_object *bo = key_of(r.top, "backoff_ms");
+    REQUIRE(array_size(bo) == 2);
+    CHECK(is_uint(&bo->via.array.ptr[1], 1000));
+    req_free(&r);
+    sl_client_buf_free(&b);
+
+    /* only the masked fields; "latest" has no start_value */
+    cfg.start = SL_START_LATEST;
+    REQUIRE(sl_client_encode_group_put(&b, SL_CLIENT_OP_GROUP_UPDATE, &cfg,
+                                       SL_CLIENT_GROUP_START | SL_CLIENT_GROUP_MAX_INFLIGHT) ==
+            SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "group.update", 3));
+    CHECK(is_str(key_of(r.top, "start"), "latest"));
+    CHECK(key_of(r.top, "start_value") == NULL);
+    CHECK(key_of(r.top, "filters") == NULL);
+    req_free(&r);
+    sl_client_buf_free(&b);
+
+    /* an empty backoff list is sent (it clears the backoff) */
+    cfg.nbackoff = 0;
+    REQUIRE(sl_client_encode_group_put(&b, SL_CLIENT_OP_GROUP_UPDATE, &cfg,
+                                       SL_CLIENT_GROUP_BACKOFF) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "group.update", 2));
+    CHECK(array_size(key_of(r.top, "backoff_ms")) == 0);
+    req_free(&r);
+    sl_client_buf_free(&b);
+
+    sl_group_config bad = cfg;
+    memset(bad.name, 'x', sizeof bad.name); /* not terminated */
+    CHECK(sl_client_encode_group_put(&b, SL_CLIENT_OP_GROUP_CREATE, &bad, 0) ==
+          SL_CLIENT_ERR_ARGUMENT);
+    bad = cfg;
+    bad.nfilters = SL_FILTERS_MAX + 1;
+    CHECK(sl_client_encode_group_put(&b, SL_CLIENT_OP_GROUP_CREATE, &bad,
+                                     SL_CLIENT_GROUP_FILTERS) == SL_CLIENT_ERR_ARGUMENT);
+    bad = cfg;
+    bad.nbackoff = SL_BACKOFF_MAX + 1;
+    CHECK(sl_client_encode_group_put(&b, SL_CLIENT_OP_GROUP_CREATE, &bad,
+                                     SL_CLIENT_GROUP_BACKOFF) == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(sl_client_encode_group_put(&b, SL_CLIENT_OP_PING, &cfg, 0) == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(b.len == 0);
+    sl_client_buf_free(&b);
+}
+
+TEST(encode_group_name_log_dlq)
+{
+    sl_client_buf b = {0};
+    req r;
+    REQUIRE(sl_client_encode_group_name(&b, SL_CLIENT_OP_GROUP_GET, "billing") == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "group.get", 1));
+    CHECK(is_str(key_of(r.top, "name"), "billing"));
+    req_free(&r);
+    sl_client_buf_free(&b);
+    REQUIRE(sl_client_encode_group_name(&b, SL_CLIENT_OP_GROUP_DELETE, "x") == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "group.delete", 1));
+    req_free(&r);
+    sl_client_buf_free(&b);
+
+    REQUIRE(sl_client_encode_log_read(&b, SL_CLIENT_LOG_OLDEST, 0, 0) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "log.read", 0));
+    req_free(&r);
+    sl_client_buf_free(&b);
+    REQUIRE(sl_client_encode_log_read(&b, SL_CLIENT_LOG_SEQ, 7, 50) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "log.read", 2));
+    CHECK(is_uint(key_of(r.top, "from_seq"), 7));
+    CHECK(is_uint(key_of(r.top, "max"), 50));
+    req_free(&r);
+    sl_client_buf_free(&b);
+    REQUIRE(sl_client_encode_log_read(&b, SL_CLIENT_LOG_TIME, 1763884800000ull, 0) ==
+            SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "log.read", 1));
+    CHECK(is_uint(key_of(r.top, "from_time_ms"), 1763884800000ull));
+    req_free(&r);
+    sl_client_buf_free(&b);
+
+    REQUIRE(sl_client_encode_dlq_list(&b, "g", 9, 20) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "dlq.list", 3));
+    CHECK(is_uint(key_of(r.top, "after_seq"), 9));
+    CHECK(is_uint(key_of(r.top, "limit"), 20));
+    req_free(&r);
+    sl_client_buf_free(&b);
+    REQUIRE(sl_client_encode_dlq_get(&b, "g", 12) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "dlq.get", 2));
+    CHECK(is_uint(key_of(r.top, "seq"), 12));
+    req_free(&r);
+    sl_client_buf_free(&b);
+
+    uint64_t seqs[3] = {3, 5, 8};
+    REQUIRE(sl_client_encode_dlq_change(&b, SL_CLIENT_OP_DLQ_REPLAY, "g", seqs, 3, false) ==
+            SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "dlq.replay", 2));
+    const msgpack_object *s = key_of(r.top, "seqs");
+    REQUIRE(array_size(s) == 3);
+    CHECK(is_uint(&s->via.array.ptr[2], 8));
+    req_free(&r);
+    sl_client_buf_free(&b);
+    REQUIRE(sl_client_encode_dlq_change(&b, SL_CLIENT_OP_DLQ_PURGE, "g", NULL, 0, true) ==
+            SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "dlq.purge", 2));
+    const msgpack_object *all = key_of(r.top, "all");
+    CHECK(all && all->type == MSGPACK_OBJECT_BOOLEAN && all->via.boolean);
+    CHECK(key_of(r.top, "seqs") == NULL);
+    req_free(&r);
+    CHECK(sl_client_encode_dlq_change(&b, SL_CLIENT_OP_DLQ_GET, "g", NULL, 0, true) ==
+          SL_CLIENT_ERR_ARGUMENT);
+    CHECK(sl_client_encode_dlq_get(&b, NULL, 1) == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(sl_client_encode_ping(NULL) == SL_CLIENT_ERR_ARGUMENT);
+    sl_client_buf_free(&b);
+}
+
+/* ---- decoders: ok replies ---------------------------------------------------------- */
+
+TEST(decode_ping_and_stats)
+{
+    reply r;
+    rp_init(&r);
+    rp_ok(&r, 3);
+    rp_kv_str(&r, "version", "0.1.0");
+    rp_kv_uint(&r, "proto", 1);
+    rp_kv_uint(&r, "time_ms", 1763884800000ull);
+    sl_client_result res;
+    REQUIRE(decode(SL_CLIENT_OP_PING, &r, &res) == SL_CLIENT_OK);
+    CHECK(res.op == SL_CLIENT_OP_PING && res.error.status == SL_CLIENT_OK);
+    CHECK(sl_slice_eq_cstr(res.ping.version, "0.1.0"));
+    CHECK_EQ_U64(res.ping.proto, 1);
+    CHECK_EQ_U64(res.ping.time_ms, 1763884800000ull);
+    sl_client_result_free(&res);
+    sl_client_result_free(&res); /* twice is fine */
+    rp_free(&r);
+
+    rp_init(&r);
+    rp_ok(&r, 5);
+    rp_kv_str(&r, "version", "0.1.0");
+    rp_kv_uint(&r, "events", 12);
+    rp_kv_uint(&r, "next_seq", 13);
+    rp_kv_uint(&r, "parked_pulls", 2);
+    rp_kv_uint(&r, "some_future_key", 99); /* unknown keys are ignored */
+    REQUIRE(decode(SL_CLIENT_OP_STATS, &r, &res) == SL_CLIENT_OK);
+    CHECK_EQ_U64(res.stats.events, 12);
+    CHECK_EQ_U64(res.stats.next_seq, 13);
+    CHECK_EQ_U64(res.stats.parked_pulls, 2);
+    CHECK_EQ_U64(res.stats.quota_bytes, 0);
+    sl_client_result_free(&res);
+    rp_free(&r);
+}
+
+TEST(decode_publish)
+{
+    reply r;
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "results");
+    msgpack_pack_array(&r.pk, 2);
+    for (int i = 0; i < 2; i++) {
+        msgpack_pack_map(&r.pk, 4);
+        rp_kv_uint(&r, "seq", 7);
+        rp_kv_str(&r, "id", "evt_00000000000000010000000000000007");
+        rp_kv_uint(&r, "ts_ms", 1000);
+        rp_str(&r, "duplicate");
+        if (i)
+            msgpack_pack_true(&r.pk);
+        else
+            msgpack_pack_false(&r.pk);
+    }
+    sl_client_result res;
+    REQUIRE(decode(SL_CLIENT_OP_PUBLISH, &r, &res) == SL_CLIENT_OK);
+    REQUIRE(res.publish.n == 2);
+    CHECK_EQ_U64(res.publish.results[0].seq, 7);
+    CHECK(sl_slice_eq_cstr(res.publish.results[0].id, "evt_00000000000000010000000000000007"));
+    CHECK(!res.publish.results[0].duplicate);
+    CHECK(res.publish.results[1].duplicate);
+    sl_client_result_free(&res);
+    rp_free(&r);
+}
+
+TEST(decode_pull)
+{
+    reply r;
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "deliveries");
+    msgpack_pack_array(&r.pk, 2);
+    rp_event(&r, 5, "order.created", "{\"id\":1}", true, 3);
+    rp_kv_uint(&r, "attempt", 2);
+    rp_kv_str(&r, "token", "0123456789abcdef0123456789abcdef");
+    rp_kv_uint(&r, "lease_until_ms", 99);
+    rp_event(&r, 6, "order.paid", "", false, 3);
+    rp_kv_uint(&r, "attempt", 1);
+    rp_kv_str(&r, "token", "fedcba9876543210fedcba9876543210");
+    rp_kv_uint(&r, "lease_until_ms", 100);
+    sl_client_result res;
+    REQUIRE(decode(SL_CLIENT_OP_PULL, &r, &res) == SL_CLIENT_OK);
+    REQUIRE(res.pull.n == 2);
+    const sl_client_delivery *d = &res.pull.deliveries[0];
+    CHECK_EQ_U64(d->event.seq, 5);
+    CHECK(sl_slice_eq_cstr(d->event.topic, "order.created"));
+    CHECK(sl_slice_eq_cstr(d->event.payload, "{\"id\":1}"));
+    CHECK(sl_slice_eq_cstr(d->event.content_type, "application/json"));
+    REQUIRE(d->event.nheaders == 2);
+    CHECK(sl_slice_eq_cstr(d->event.headers[0].key, "trace"));
+    CHECK(sl_slice_eq_cstr(d->event.headers[1].value, "t1"));
+    CHECK_EQ_U64(d->attempt, 2);
+    CHECK(sl_slice_eq_cstr(d->token, "0123456789abcdef0123456789abcdef"));
+    CHECK_EQ_U64(d->lease_until_ms, 99);
+    d = &res.pull.deliveries[1];
+    CHECK(d->event.payload.len == 0 && d->event.content_type.len == 0);
+    CHECK(d->event.nheaders == 0 && d->event.headers == NULL);
+    sl_client_result_free(&res);
+    rp_free(&r);
+
+    /* an empty pull (after a long-poll) */
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "deliveries");
+    msgpack_pack_array(&r.pk, 0);
+    REQUIRE(decode(SL_CLIENT_OP_PULL, &r, &res) == SL_CLIENT_OK);
+    CHECK(res.pull.n == 0);
+    sl_client_result_free(&res);
+    rp_free(&r);
+}
+
+TEST(decode_settle)
+{
+    reply r;
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "results");
+    msgpack_pack_array(&r.pk, 4);
+    rp_str(&r, "ok");
+    rp_str(&r, "stale");
+    rp_str(&r, "gone");
+    rp_str(&r, "invalid");
+    static const sl_client_op ops[] = {SL_CLIENT_OP_ACK, SL_CLIENT_OP_NACK, SL_CLIENT_OP_EXTEND,
+                                       SL_CLIENT_OP_TERM};
+    for (size_t i = 0; i < 4; i++) {
+        sl_client_result res;
+        REQUIRE(decode(ops[i], &r, &res) == SL_CLIENT_OK);
+        REQUIRE(res.settle.n == 4);
+        CHECK(res.settle.status[0] == SL_TOKEN_OK);
+        CHECK(res.settle.status[1] == SL_TOKEN_STALE);
+        CHECK(res.settle.status[2] == SL_TOKEN_GONE);
+        CHECK(res.settle.status[3] == SL_TOKEN_INVALID);
+        sl_client_result_free(&res);
+    }
+    rp_free(&r);
+
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "results");
+    msgpack_pack_array(&r.pk, 1);
+    rp_str(&r, "maybe");
+    sl_client_result res;
+    CHECK(decode(SL_CLIENT_OP_ACK, &r, &res) == SL_CLIENT_ERR_BAD_REPLY);
+    sl_client_result_free(&res);
+    rp_free(&r);
+}
+
+static void rp_group(reply *r, const char *name)
+{
+    msgpack_pack_map(&r->pk, 19);
+    rp_kv_str(r, "name", name);
+    rp_str(r, "filters");
+    msgpack_pack_array(&r->pk, 2);
+    rp_str(r, "order.*");
+    rp_str(r, "refund.>");
+    rp_kv_str(r, "start", "time");
+    rp_kv_uint(r, "start_value", 1763884800000ull);
+    rp_kv_uint(r, "ack_wait_ms", 5000);
+    rp_kv_uint(r, "max_deliveries", 3);
+    rp_kv_uint(r, "max_inflight", 10);
+    rp_str(r, "backoff_ms");
+    msgpack_pack_array(&r->pk, 2);
+    msgpack_pack_uint64(&r->pk, 100);
+    msgpack_pack_uint64(&r->pk, 2000);
+    rp_kv_uint(r, "cursor", 11);
+    rp_kv_uint(r, "lag", 4);
+    rp_kv_uint(r, "in_flight", 2);
+    rp_kv_uint(r, "waiting", 1);
+    rp_kv_uint(r, "delivered", 20);
+    rp_kv_uint(r, "redelivered", 5);
+    rp_kv_uint(r, "acked", 14);
+    rp_kv_uint(r, "dlq_size", 1);
+    rp_kv_uint(r, "created_ms", 1763884700000ull);
+    rp_str(r, "future");
+    msgpack_pack_nil(&r->pk);
+    rp_kv_uint(r, "future2", 1);
+}
+
+TEST(decode_groups)
+{
+    reply r;
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "group");
+    rp_group(&r, "billing");
+    static const sl_client_op ops[] = {SL_CLIENT_OP_GROUP_CREATE, SL_CLIENT_OP_GROUP_UPDATE,
+                                       SL_CLIENT_OP_GROUP_GET};
+    for (size_t i = 0; i < 3; i++) {
+        sl_client_result res;
+        REQUIRE(decode(ops[i], &r, &res) == SL_CLIENT_OK);
+        const sl_client_group *g = &res.group;
+        CHECK(sl_slice_eq_cstr(g->name, "billing"));
+        REQUIRE(g->nfilters == 2);
+        CHECK(sl_slice_eq_cstr(g->filters[1], "refund.>"));
+        CHECK(g->start == SL_START_TIME);
+        CHECK_EQ_U64(g->start_value, 1763884800000ull);
+        CHECK_EQ_U64(g->ack_wait_ms, 5000);
+        CHECK_EQ_U64(g->max_deliveries, 3);
+        CHECK_EQ_U64(g->max_inflight, 10);
+        REQUIRE(g->nbackoff == 2);
+        CHECK_EQ_U64(g->backoff_ms[1], 2000);
+        CHECK_EQ_U64(g->cursor, 11);
+        CHECK_EQ_U64(g->lag, 4);
+        CHECK_EQ_U64(g->in_flight, 2);
+        CHECK_EQ_U64(g->waiting, 1);
+        CHECK_EQ_U64(g->delivered, 20);
+        CHECK_EQ_U64(g->redelivered, 5);
+        CHECK_EQ_U64(g->acked, 14);
+        CHECK_EQ_U64(g->dlq_size, 1);
+        CHECK_EQ_U64(g->created_ms, 1763884700000ull);
+        sl_client_result_free(&res);
+    }
+    rp_free(&r);
+
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "groups");
+    msgpack_pack_array(&r.pk, 2);
+    rp_group(&r, "a");
+    rp_group(&r, "b");
+    sl_client_result res;
+    REQUIRE(decode(SL_CLIENT_OP_GROUP_LIST, &r, &res) == SL_CLIENT_OK);
+    REQUIRE(res.groups.n == 2);
+    CHECK(sl_slice_eq_cstr(res.groups.groups[1].name, "b"));
+    sl_client_result_free(&res);
+    rp_free(&r);
+
+    rp_init(&r);
+    rp_ok(&r, 0);
+    REQUIRE(decode(SL_CLIENT_OP_GROUP_DELETE, &r, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+    rp_free(&r);
+}
+
+TEST(decode_topics_and_log)
+{
+    reply r;
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "topics");
+    msgpack_pack_array(&r.pk, 1);
+    msgpack_pack_map(&r.pk, 5);
+    rp_kv_str(&r, "name", "order.created");
+    rp_kv_uint(&r, "events", 3);
+    rp_kv_uint(&r, "bytes", 300);
+    rp_kv_uint(&r, "first_seq", 1);
+    rp_kv_uint(&r, "last_seq", 9);
+    sl_client_result res;
+    REQUIRE(decode(SL_CLIENT_OP_TOPICS, &r, &res) == SL_CLIENT_OK);
+    REQUIRE(res.topics.n == 1);
+    CHECK(sl_slice_eq_cstr(res.topics.topics[0].name, "order.created"));
+    CHECK_EQ_U64(res.topics.topics[0].bytes, 300);
+    CHECK_EQ_U64(res.topics.topics[0].last_seq, 9);
+    sl_client_result_free(&res);
+    rp_free(&r);
+
+    rp_init(&r);
+    rp_ok(&r, 2);
+    rp_str(&r, "events");
+    msgpack_pack_array(&r.pk, 2);
+    rp_event(&r, 1, "a", "x", false, 0);
+    rp_event(&r, 2, "b", "y", true, 0);
+    rp_kv_uint(&r, "next_seq", 3);
+    REQUIRE(decode(SL_CLIENT_OP_LOG_READ, &r, &res) == SL_CLIENT_OK);
+    REQUIRE(res.log.n == 2);
+    CHECK_EQ_U64(res.log.events[1].seq, 2);
+    CHECK(sl_slice_eq_cstr(res.log.events[1].payload, "y"));
+    CHECK_EQ_U64(res.log.next_seq, 3);
+    sl_client_result_free(&res);
+    rp_free(&r);
+}
+
+/* A DeadLetter, with or without its event. */
+static void rp_dead_letter(reply *r, uint64_t seq, bool with_event)
+{
+    msgpack_pack_map(&r->pk, 5 + (with_event ? 1 : 0));
+    rp_kv_uint(r, "seq", seq);
+    rp_kv_str(r, "id", "evt_00000000000000010000000000000009");
+    rp_kv_uint(r, "attempts", 5);
+    rp_kv_uint(r, "dead_at_ms", 1234);
+    rp_kv_str(r, "reason", "max deliveries exceeded");
+    if (with_event) {
+        rp_str(r, "event");
+        rp_event(r, seq, "order.created", "{}", true, 0);
+    }
+}
+
+TEST(decode_dlq)
+{
+    reply r;
+    rp_init(&r);
+    rp_ok(&r, 2);
+    rp_str(&r, "dead_letters");
+    msgpack_pack_array(&r.pk, 2);
+    rp_dead_letter(&r, 9, true);
+    rp_dead_letter(&r, 10, false);
+    rp_kv_uint(&r, "next_after", 10);
+    sl_client_result res;
+    REQUIRE(decode(SL_CLIENT_OP_DLQ_LIST, &r, &res) == SL_CLIENT_OK);
+    REQUIRE(res.dlq_list.n == 2);
+    const sl_client_dead_letter *dl = &res.dlq_list.dead_letters[0];
+    CHECK_EQ_U64(dl->seq, 9);
+    CHECK_EQ_U64(dl->attempts, 5);
+    CHECK(sl_slice_eq_cstr(dl->reason, "max deliveries exceeded"));
+    CHECK(dl->has_event);
+    CHECK(sl_slice_eq_cstr(dl->event.topic, "order.created"));
+    CHECK(dl->event.nheaders == 2);
+    CHECK(!res.dlq_list.dead_letters[1].has_event);
+    CHECK_EQ_U64(res.dlq_list.next_after, 10);
+    sl_client_result_free(&res);
+    rp_free(&r);
+
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "dead_letter");
+    rp_dead_letter(&r, 9, true);
+    REQUIRE(decode(SL_CLIENT_OP_DLQ_GET, &r, &res) == SL_CLIENT_OK);
+    CHECK_EQ_U64(res.dead_letter.seq, 9);
+    CHECK(res.dead_letter.has_event);
+    sl_client_result_free(&res);
+    rp_free(&r);
+
+    rp_init(&r);
+    rp_ok(&r, 2);
+    rp_kv_uint(&r, "replayed", 4);
+    rp_kv_uint(&r, "remaining", 1);
+    REQUIRE(decode(SL_CLIENT_OP_DLQ_REPLAY, &r, &res) == SL_CLIENT_OK);
+    CHECK_EQ_U64(res.dlq_change.count, 4);
+    CHECK_EQ_U64(res.dlq_change.remaining, 1);
+    sl_client_result_free(&res);
+    /* purge wants "purged", not "replayed" */
+    CHECK(decode(SL_CLIENT_OP_DLQ_PURGE, &r, &res) == SL_CLIENT_ERR_BAD_REPLY);
+    CHECK(strstr(res.error.message, "purged") != NULL);
+    sl_client_result_free(&res);
+    rp_free(&r);
+}
+
+/* ---- decoders: error replies -------------------------------------------------------- */
+
+static void rp_error(reply *r, const char *code, const char *message, const char *field,
+                     int64_t index)
+{
+    msgpack_pack_map(&r->pk, 2);
+    rp_str(r, "ok");
+    msgpack_pack_false(&r->pk);
+    rp_str(r, "error");
+    msgpack_pack_map(&r->pk, 2 + (field ? 1 : 0) + (index >= 0 ? 1 : 0));
+    rp_kv_str(r, "code", code);
+    rp_kv_str(r, "message", message);
+    if (field)
+        rp_kv_str(r, "field", field);
+    if (index >= 0)
+        rp_kv_uint(r, "index", (uint64_t)index);
+}
+
+TEST(decode_server_errors)
+{
+    for (sl_client_op op = SL_CLIENT_OP_PING; op <= SL_CLIENT_OP_STATS; op++) {
+        reply r;
+        rp_init(&r);
+        rp_error(&r, "not_found", "no group named \"billing\"", "group", -1);
+        sl_client_result res;
+        CHECK(decode(op, &r, &res) == SL_CLIENT_ERR_SERVER);
+        CHECK(res.error.status == SL_CLIENT_ERR_SERVER);
+        CHECK(strcmp(res.error.code, "not_found") == 0);
+        CHECK(strcmp(res.error.message, "no group named \"billing\"") == 0);
+        CHECK(strcmp(res.error.field, "group") == 0);
+        CHECK(!res.error.has_index);
+        sl_client_result_free(&res);
+        rp_free(&r);
+    }
+
+    reply r;
+    rp_init(&r);
+    rp_error(&r, "invalid_argument", "bad topic", "events[3].topic", 3);
+    sl_client_result res;
+    CHECK(decode(SL_CLIENT_OP_PUBLISH, &r, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.code, "invalid_argument") == 0);
+    CHECK(strcmp(res.error.field, "events[3].topic") == 0);
+    CHECK(res.error.has_index && res.error.index == 3);
+    sl_client_result_free(&res);
+    rp_free(&r);
+
+    /* an index of 0 is an index */
+    rp_init(&r);
+    rp_error(&r, "too_large", "payload over 1 MiB", NULL, 0);
+    CHECK(decode(SL_CLIENT_OP_PUBLISH, &r, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(res.error.has_index && res.error.index == 0);
+    CHECK(res.error.field[0] == '\0');
+    sl_client_result_free(&res);
+    rp_free(&r);
+
+    /* control characters in a message are neutralised; long ones are cut */
+    char longmsg[2000];
+    memset(longmsg, 'm', sizeof longmsg - 1);
+    longmsg[sizeof longmsg - 1] = '\0';
+    longmsg[5] = '\033';
+    rp_init(&r);
+    rp_error(&r, "internal", longmsg, NULL, -1);
+    CHECK(decode(SL_CLIENT_OP_STATS, &r, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strlen(res.error.message) == SL_CLIENT_MESSAGE_MAX - 1);
+    CHECK(strchr(res.error.message, '\033') == NULL);
+    sl_client_result_free(&res);
+    rp_free(&r);
+}
+
+TEST(decode_malformed_errors)
+{
+    /* {"ok": false} without "error", error not a map, code missing or not str */
+    reply r;
+    sl_client_result res;
+    for (int variant = 0; variant < 5; variant++) {
+        rp_init(&r);
+        msgpack_pack_map(&r.pk, variant == 0 ? 1 : 2);
+        rp_str(&r, "ok");
+        msgpack_pack_false(&r.pk);
+        if (variant == 1) {
+            rp_kv_str(&r, "error", "not_found");
+        } else if (variant == 2) {
+            rp_str(&r, "error");
+            msgpack_pack_map(&r.pk, 1);
+            rp_kv_str(&r, "message", "no code");
+        } else if (variant == 3) {
+            rp_str(&r, "error");
+            msgpack_pack_map(&r.pk, 1);
+            rp_kv_uint(&r, "code", 4);
+        } else if (variant == 4) {
+            rp_str(&r, "error");
+            msgpack_pack_map(&r.pk, 2);
+            rp_kv_str(&r, "code", "x");
+            rp_kv_str(&r, "index", "three");
+        }
+        CHECK(decode(SL_CLIENT_OP_PING, &r, &res) == SL_CLIENT_ERR_BAD_REPLY);
+        CHECK(strcmp(res.error.code, "bad_reply") == 0);
+        sl_client_result_free(&res);
+        rp_free(&r);
+    }
+}
+
+/* ---- decoders: malformed replies ----------------------------------------------------- */
+
+static sl_client_status decode_bytes(sl_client_op op, const void *p, size_t n)
+{
+    sl_client_result res;
+    sl_client_status st = sl_client_decode_reply(op, p, n, &res);
+    bool coherent = res.error.status == st &&
+                    (st == SL_CLIENT_OK || (res.error.code[0] != '\0' && res.error.message[0]));
+    if (st == SL_CLIENT_ERR_BAD_REPLY && strcmp(res.error.code, "bad_reply") != 0)
+        coherent = false;
+    sl_client_result_free(&res);
+    return coherent ? st : (sl_client_status)-1;
+}
+
+TEST(decode_garbage)
+{
+    static const struct {
+        const char *bytes;
+        size_t len;
+    } cases[] = {
+        {"", 0},                                /* empty */
+        {"\xc1", 1},                            /* reserved byte */
+        {"hello", 5},                           /* a fixint and trailing bytes */
+        {"\x81\xa2ok\xc3\x01", 6},              /* trailing bytes */
+        {"\x81\xa2ok", 4},                      /* truncated */
+        {"\xdd\xff\xff\xff\xff", 5},            /* array of 4 G elements */
+        {"\xdf\xff\xff\xff\xff", 5},            /* map of 4 G pairs */
+        {"\xdb\xff\xff\xff\xff", 5},            /* str of 4 GB */
+        {"\x93\x01\x02\x03", 4},                /* not a map */
+        {"\x80", 1},                            /* "ok" missing */
+        {"\x81\xa2ok\x01", 5},                  /* "ok" not a bool */
+        {"\x81\xa2ok\xc0", 5},                  /* "ok" nil */
+        {"\x81\xa2ok\xc3", 5},                  /* ok, but the op's fields are missing */
+        {"\x81\x01\xc3", 3},                    /* a non-string key */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (sl_client_op op = SL_CLIENT_OP_PING; op <= SL_CLIENT_OP_STATS; op++) {
+            if (op == SL_CLIENT_OP_GROUP_DELETE && i == 12)
+                continue; /* {"ok": true} is a complete group.delete reply */
+            sl_client_status st = decode_bytes(op, cases[i].bytes, cases[i].len);
+            if (st != SL_CLIENT_ERR_BAD_REPLY)
+                fprintf(stderr, "  case %zu op %s: status %d\n", i, sl_client_op_name(op), st);
+            CHECK(st == SL_CLIENT_ERR_BAD_REPLY);
+        }
+    CHECK(decode_bytes(SL_CLIENT_OP_GROUP_DELETE, "\x81\xa2ok\xc3", 5) == SL_CLIENT_OK);
+
+    /* nesting deeper than the guard allows */
+    unsigned char deep[64];
+    deep[0] = 0x81, deep[1] = 0xa2, deep[2] = 'o', deep[3] = 'k';
+    memset(deep + 4, 0x91, sizeof deep - 5);
+    deep[sizeof deep - 1] = 0xc3;
+    CHECK(decode_bytes(SL_CLIENT_OP_PING, deep, sizeof deep) == SL_CLIENT_ERR_BAD_REPLY);
+
+    /* bad arguments */
+    sl_client_result res;
+    CHECK(sl_client_decode_reply(SL_CLIENT_OP_PING, NULL, 3, &res) == SL_CLIENT_ERR_ARGUMENT);
+    sl_client_result_free(&res);
+    CHECK(sl_client_decode_reply(SL_CLIENT_OP_RAW, "\x80", 1, &res) == SL_CLIENT_ERR_ARGUMENT);
+    sl_client_result_free(&res);
+    CHECK(sl_client_decode_reply(SL_CLIENT_OP_PING, "\x80", 1, NULL) == SL_CLIENT_ERR_ARGUMENT);
+}
+
+TEST(decode_wrong_types)
+{
+    /* each reply is right but for one field */
+    reply r;
+    sl_client_result res;
+    for (int variant = 0; variant < 9; variant++) {
+        rp_init(&r);
+        rp_ok(&r, 1);
+        rp_str(&r, "deliveries");
+        msgpack_pack_array(&r.pk, 1);
+        msgpack_pack_map(&r.pk, 8 + (variant == 8 ? 1 : 0));
+        if (variant == 0)
+            rp_kv_str(&r, "seq", "5");
+        else
+            rp_kv_uint(&r, "seq", 5);
+        rp_kv_str(&r, "id", "evt_x");
+        if (variant == 1) {
+            rp_str(&r, "topic");
+            rp_bin(&r, "a");
+        } else {
+            rp_kv_str(&r, "topic", "a");
+        }
+        rp_kv_uint(&r, "ts_ms", 1);
+        rp_str(&r, "payload");
+        if (variant == 2)
+            msgpack_pack_int64(&r.pk, -1);
+        else
+            rp_bin(&r, "p");
+        if (variant == 3) {
+            rp_str(&r, "attempt");
+            msgpack_pack_int64(&r.pk, -2);
+        } else if (variant == 4) {
+            rp_kv_uint(&r, "attempt", 1ull << 40); /* out of uint32 range */
+        } else if (variant == 5) {
+            rp_str(&r, "attempt");
+            msgpack_pack_double(&r.pk, 1.0);
+        } else {
+            rp_kv_uint(&r, "attempt", 1);
+        }
+        if (variant == 6) {
+            rp_str(&r, "token");
+            msgpack_pack_nil(&r.pk);
+        } else {
+            rp_kv_str(&r, "token", "t");
+        }
+        if (variant == 7) {
+            rp_kv_str(&r, "headers", "k=v");
+        } else {
+            rp_kv_uint(&r, "lease_until_ms", 1);
+        }
+        if (variant == 8) {
+            rp_str(&r, "headers");
+            msgpack_pack_map(&r.pk, 1);
+            rp_str(&r, "k");
+            msgpack_pack_uint64(&r.pk, 1);
+        }
+        sl_client_status st = decode(SL_CLIENT_OP_PULL, &r, &res);
+        if (st != SL_CLIENT_ERR_BAD_REPLY)
+            fprintf(stderr, "  variant %d: status %d\n", variant, st);
+        CHECK(st == SL_CLIENT_ERR_BAD_REPLY);
+        CHECK(strstr(res.error.message, "deliveries[0]") != NULL);
+        sl_client_result_free(&res);
+        rp_free(&r);
+    }
+
+    /* a list whose elements are not maps, or too small to be complete */
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "groups");
+    msgpack_pack_array(&r.pk, 3);
+    msgpack_pack_map(&r.pk, 0);
+    msgpack_pack_map(&r.pk, 0);
+    msgpack_pack_uint64(&r.pk, 1);
+    CHECK(decode(SL_CLIENT_OP_GROUP_LIST, &r, &res) == SL_CLIENT_ERR_BAD_REPLY);
+    sl_client_result_free(&res);
+    rp_free(&r);
+
+    /* a group with an unknown start */
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "group");
+    msgpack_pack_map(&r.pk, 3);
+    rp_kv_str(&r, "name", "g");
+    rp_str(&r, "filters");
+    msgpack_pack_array(&r.pk, 0);
+    rp_kv_str(&r, "start", "yesterday");
+    CHECK(decode(SL_CLIENT_OP_GROUP_GET, &r, &res) == SL_CLIENT_ERR_BAD_REPLY);
+    sl_client_result_free(&res);
+    rp_free(&r);
+}
+
+/* Every prefix of a valid reply is rejected as bad_reply, never a crash. */
+static void truncate_everywhere(int *unit_failed_, sl_client_op op, const reply *r)
+{
+    REQUIRE(decode_bytes(op, r->sb.data, r->sb.size) == SL_CLIENT_OK);
+    for (size_t n = 0; n < r->sb.size; n++) {
+        /* a fresh heap copy of exactly n bytes, so ASan sees any over-read */
+        char *p = malloc(n ? n : 1);
+        REQUIRE(p);
+        memcpy(p, r->sb.data, n);
+        sl_client_status st = decode_bytes(op, p, n);
+        free(p);
+        if (st != SL_CLIENT_ERR_BAD_REPLY) {
+            fprintf(stderr, "  %s cut at %zu of %zu: status %d\n", sl_client_op_name(op), n,
+                    r->sb.size, st);
+            CHECK(st == SL_CLIENT_ERR_BAD_REPLY);
+            return;
+        }
+    }
+}
+
+TEST(decode_truncated_at_every_length)
+{
+    reply r;
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "deliveries");
+    msgpack_pack_array(&r.pk, 2);
+    for (int i = 0; i < 2; i++) {
+        rp_event(&r, 5 + i, "order.created", "{\"id\":1}", true, 3);
+        rp_kv_uint(&r, "attempt", 1);
+        rp_kv_str(&r, "token", "0123456789abcdef0123456789abcdef");
+        rp_kv_uint(&r, "lease_until_ms", 99);
+    }
+    truncate_everywhere(unit_failed_, SL_CLIENT_OP_PULL, &r);
+    rp_free(&r);
+
+    rp_init(&r);
+    rp_ok(&r, 2);
+    rp_str(&r, "dead_letters");
+    msgpack_pack_array(&r.pk, 1);
+    rp_dead_letter(&r, 9, true);
+    rp_kv_uint(&r, "next_after", 0);
+    truncate_everywhere(unit_failed_, SL_CLIENT_OP_DLQ_LIST, &r);
+    rp_free(&r);
+
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "groups");
+    msgpack_pack_array(&r.pk, 1);
+    rp_group(&r, "billing");
+    truncate_everywhere(unit_failed_, SL_CLIENT_OP_GROUP_LIST, &r);
+    rp_free(&r);
+
+    rp_init(&r);
+    rp_error(&r, "invalid_argument", "bad topic", "events[3].topic", 3);
+    sl_client_result res;
+    CHECK(decode(SL_CLIENT_OP_PUBLISH, &r, &res) == SL_CLIENT_ERR_SERVER);
+    sl_client_result_free(&res);
+    for (size_t n = 0; n < r.sb.size; n++)
+        CHECK(decode_bytes(SL_CLIENT_OP_PUBLISH, r.sb.data, n) == SL_CLIENT_ERR_BAD_REPLY);
+    rp_free(&r);
+}
+
+/* ---- the transport: nothing listening ----------------------------------------------- */
+
+TEST(open_unreachable_is_unavailable)
+{
+    uint64_t t0 = test_mono_ms();
+    sl_client *c = (sl_client *)1;
+    sl_client_error err;
+    sl_client_options opt = {.timeout_ms = 300};
+    CHECK(sl_client_open("tcp://127.0.0.1:1", &opt, &c, &err) == SL_CLIENT_ERR_TRANSPORT);
+    CHECK(c == NULL);
+    CHECK(strcmp(err.code, "unavailable") == 0);
+    CHECK(err.nng_error != 0);
+    CHECK(strstr(err.message, "tcp://127.0.0.1:1") != NULL);
+    CHECK(test_mono_ms() - t0 < 3000);
+}
+
+TEST(lazy_client_call_is_unavailable)
+{
+    sl_client *c = NULL;
+    sl_client_error err;
+    sl_client_options opt = {.timeout_ms = 300, .lazy_connect = true};
+    REQUIRE(sl_client_open("tcp://127.0.0.1:1", &opt, &c, &err) == SL_CLIENT_OK);
+    CHECK(sl_client_timeout_ms(c) == 300);
+    uint64_t t0 = test_mono_ms();
+    sl_client_result res;
+    CHECK(sl_client_ping(c, &res) == SL_CLIENT_ERR_TRANSPORT);
+    CHECK(strcmp(res.error.code, "unavailable") == 0 || strcmp(res.error.code, "timeout") == 0);
+    sl_client_result_free(&res);
+    uint64_t took = test_mono_ms() - t0;
+    CHECK(took >= 250 && took < 3000);
+
+    /* a pull waits for the connection no longer than the timeout either */
+    t0 = test_mono_ms();
+    CHECK(sl_client_pull(c, "g", 1, 60000, &res) == SL_CLIENT_ERR_TRANSPORT);
+    CHECK(strcmp(res.error.code, "unavailable") == 0);
+    sl_client_result_free(&res);
+    CHECK(test_mono_ms() - t0 < 3000);
+
+    t0 = test_mono_ms();
+    CHECK(sl_client_call_raw(c, "xyz", 3, 100, &res) == SL_CLIENT_ERR_TRANSPORT);
+    sl_client_result_free(&res);
+    CHECK(test_mono_ms() - t0 < 2000);
+    sl_client_close(c);
+}
+
+TEST(open_bad_arguments)
+{
+    sl_client *c = NULL;
+    sl_client_error err;
+    CHECK(sl_client_open("nope://x", NULL, &c, &err) == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(strcmp(err.code, "invalid_argument") == 0);
+    CHECK(sl_client_open("tcp://127.0.0.1", NULL, &c, &err) == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(sl_client_open(NULL, NULL, &c, &err) == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(sl_client_open("tcp://127.0.0.1:1", NULL, NULL, NULL) == SL_CLIENT_ERR_ARGUMENT);
+    /* TLS needs a CA file, and a readable one */
+    CHECK(sl_client_open("tls+tcp://127.0.0.1:1", NULL, &c, &err) == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(strstr(err.message, "CA") != NULL);
+    sl_client_options opt = {.tls_ca_file = "/nonexistent/ca.pem"};
+    CHECK(sl_client_open("wss://127.0.0.1:1/q", &opt, &c, &err) == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(c == NULL);
+    sl_client_result res;
+    CHECK(sl_client_ping(NULL, &res) == SL_CLIENT_ERR_ARGUMENT);
+    sl_client_result_free(&res);
+    CHECK(sl_client_ping(NULL, NULL) == SL_CLIENT_ERR_ARGUMENT);
+    sl_client_close(NULL);
+}
+
+/* ---- the transport: a scripted REP server in this process ---------------------------- */
+
+typedef enum fake_mode {
+    FAKE_ECHO,      /* answer each request with its own bytes */
+    FAKE_SILENT,    /* never answer */
+    FAKE_DROP       /* close the connection a request came on */
+} fake_mode;
+
+typedef struct fake_server {
+    nng_socket sock;          /* rep0, listening on url */
+    pthread_t thread;         /* runs fake_loop */
+    fake_mode mode;           /* how to answer */
+    atomic_int requests;      /* requests received */
+    char *dir;                /* temp dir of the ipc socket (owned) */
+    char url[300];            /* ipc:// URL */
+} fake_server;
+
+static void *fake_loop(void *arg)
+{
+    fake_server *f = arg;
+    for (;;) {
+        nng_msg *m;
+        if (nng_recvmsg(f->sock, &m, 0) != 0)
+            return NULL; /* closed */
+        atomic_fetch_add(&f->requests, 1);
+        if (f->mode == FAKE_ECHO) {
+            if (nng_sendmsg(f->sock, m, 0) != 0)
+                nng_msg_free(m);
+        } else {
+            if (f->mode == FAKE_DROP)
+                nng_pipe_close(nng_msg_get_pipe(m));
+            nng_msg_free(m);
+        }
+    }
+}
+
+static int fake_start(fake_server *f, fake_mode mode)
+{
+    memset(f, 0, sizeof *f);
+    f->mode = mode;
+    if (!(f->dir = test_tmpdir("client")))
+        return -1;
+    snprintf(f->url, sizeof f->url, "ipc://%s/fake.sock", f->dir);
+    if (nng_rep0_open(&f->sock) != 0)
+        return -1;
+    if (nng_listen(f->sock, f->url, NULL, 0) != 0 ||
+        pthread_create(&f->thread, NULL, fake_loop, f) != 0) {
+        nng_close(f->sock);
+        return -1;
+    }
+    return 0;
+}
+
+static void fake_stop(fake_server *f)
+{
+    nng_close(f->sock);
+    pthread_join(f->thread, NULL);
+    test_rmtree(f->dir);
+    free(f->dir);
+}
+
+TEST(raw_call_roundtrip_and_decode_via_fake_server)
+{
+    fake_server f;
+    REQUIRE(fake_start(&f, FAKE_ECHO) == 0);
+    sl_client *c = NULL;
+    sl_client_error err;
+    sl_client_options opt = {.timeout_ms = 2000};
+    REQUIRE(sl_client_open(f.url, &opt, &c, &err) == SL_CLIENT_OK);
+
+    sl_client_result res;
+    REQUIRE(sl_client_call_raw(c, "\x00garbage\xff", 9, 0, &res) == SL_CLIENT_OK);
+    CHECK(res.op == SL_CLIENT_OP_RAW);
+    CHECK(res.raw.len == 9 && memcmp(res.raw.data, "\x00garbage\xff", 9) == 0);
+    sl_client_result_free(&res);
+    REQUIRE(sl_client_call_raw(c, NULL, 0, 0, &res) == SL_CLIENT_OK);
+    CHECK(res.raw.len == 0);
+    sl_client_result_free(&res);
+
+    /* an echoed request is a map without "ok": the typed call says bad_reply */
+    CHECK(sl_client_ping(c, &res) == SL_CLIENT_ERR_BAD_REPLY);
+    CHECK(strcmp(res.error.code, "bad_reply") == 0);
+    sl_client_result_free(&res);
+    /* argument errors never reach the wire */
+    int before = atomic_load(&f.requests);
+    CHECK(sl_client_pull(c, NULL, 1, 0, &res) == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(strcmp(res.error.code, "invalid_argument") == 0);
+    sl_client_result_free(&res);
+    CHECK(atomic_load(&f.requests) == before);
+    sl_client_close(c);
+    fake_stop(&f);
+}
+
+TEST(silent_server_is_timeout)
+{
+    fake_server f;
+    REQUIRE(fake_start(&f, FAKE_SILENT) == 0);
+    sl_client *c = NULL;
+    sl_client_error err;
+    sl_client_options opt = {.timeout_ms = 200};
+    REQUIRE(sl_client_open(f.url, &opt, &c, &err) == SL_CLIENT_OK);
+    sl_client_result res;
+    uint64_t t0 = test_mono_ms();
+    CHECK(sl_client_ping(c, &res) == SL_CLIENT_ERR_TRANSPORT);
+    CHECK(strcmp(res.error.code, "timeout") == 0);
+    sl_client_result_free(&res);
+    uint64_t took = test_mono_ms() - t0;
+    CHECK(took >= 150 && took < 2000);
+    /* a pull's reply window is the timeout plus wait_ms */
+    t0 = test_mono_ms();
+    CHECK(sl_client_pull(c, "g", 1, 300, &res) == SL_CLIENT_ERR_TRANSPORT);
+    CHECK(strcmp(res.error.code, "timeout") == 0);
+    sl_client_result_free(&res);
+    took = test_mono_ms() - t0;
+    CHECK(took >= 450 && took < 3000);
+    CHECK(atomic_load(&f.requests) == 2); /* never resent */
+    sl_client_close(c);
+    fake_stop(&f);
+}
+
+TEST(dropped_connection_is_lost_not_resent)
+{
+    fake_server f;
+    REQUIRE(fake_start(&f, FAKE_DROP) == 0);
+    sl_client *c = NULL;
+    sl_client_error err;
+    sl_client_options opt = {.timeout_ms = 5000};
+    REQUIRE(sl_client_open(f.url, &opt, &c, &err) == SL_CLIENT_OK);
+    sl_event_in ev = {.topic = sl_slice_of("order.created"), .payload = sl_slice_of("{}")};
+    sl_client_result res;
+    uint64_t t0 = test_mono_ms();
+    CHECK(sl_client_publish(c, &ev, 1, &res) == SL_CLIENT_ERR_TRANSPORT);
+    CHECK(strcmp(res.error.code, "connection_lost") == 0);
+    sl_client_result_free(&res);
+    CHECK(test_mono_ms() - t0 < 2500); /* well before the 5 s timeout */
+    /* the client redials (100 ms); nng must not have sent the publish again */
+    test_sleep_ms(400);
+    CHECK(atomic_load(&f.requests) == 1);
+    sl_client_close(c);
+    fake_stop(&f);
+}
+
+/* Many threads share one client; each gets its own reply back. */
+typedef struct worker {
+    sl_client *client;   /* shared */
+    int id;              /* this worker's number */
+    int ok;              /* calls that got their own bytes back */
+} worker;
+
+#define WORKER_CALLS 50
+
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    for (int i = 0; i < WORKER_CALLS; i++) {
+        char msg[32];
+        int n = snprintf(msg, sizeof msg, "w%d-call%d", w->id, i);
+        sl_client_result res;
+        if (sl_client_call_raw(w->client, msg, (size_t)n, 0, &res) == SL_CLIENT_OK &&
+            res.raw.len == (size_t)n && memcmp(res.raw.data, msg, (size_t)n) == 0)
+            w->ok++;
+        sl_client_result_free(&res);
+    }
+    return NULL;
+}
+
+TEST(threads_share_one_client)
+{
+    fake_server f;
+    REQUIRE(fake_start(&f, FAKE_ECHO) == 0);
+    sl_client *c = NULL;
+    sl_client_error err;
+    REQUIRE(sl_client_open(f.url, NULL, &c, &err) == SL_CLIENT_OK);
+    enum { NWORKERS = 8 };
+    worker ws[NWORKERS];
+    pthread_t th[NWORKERS];
+    for (int i = 0; i < NWORKERS; i++) {
+        ws[i] = (worker){.client = c, .id = i};
+        REQUIRE(pthread_create(&th[i], NULL, worker_run, &ws[i]) == 0);
+    }
+    for (int i = 0; i < NWORKERS; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(ws[i].ok == WORKER_CALLS);
+    }
+    sl_client_close(c);
+    fake_stop(&f);
+}
+
+TEST(names)
+{
+    CHECK(strcmp(sl_client_op_name(SL_CLIENT_OP_GROUP_CREATE), "group.create") == 0);
+    CHECK(strcmp(sl_client_op_name(SL_CLIENT_OP_LOG_READ), "log.read") == 0);
+    CHECK(strcmp(sl_client_op_name(SL_CLIENT_OP_RAW), "") == 0);
+    CHECK(strcmp(sl_client_status_name(SL_CLIENT_ERR_BAD_REPLY), "bad_reply") == 0);
+}
+
+UNIT_MAIN("test_client", UNIT_CASE(encode_ping_and_bare_ops), UNIT_CASE(encode_publish),
+          UNIT_CASE(encode_pull), UNIT_CASE(encode_settle),
+          UNIT_CASE(encode_group_create_and_update), UNIT_CASE(encode_group_name_log_dlq),
+          UNIT_CASE(decode_ping_and_stats), UNIT_CASE(decode_publish), UNIT_CASE(decode_pull),
+          UNIT_CASE(decode_settle), UNIT_CASE(decode_groups), UNIT_CASE(decode_topics_and_log),
+          UNIT_CASE(decode_dlq), UNIT_CASE(decode_server_errors),
+          UNIT_CASE(decode_malformed_errors), UNIT_CASE(decode_garbage),
+          UNIT_CASE(decode_wrong_types), UNIT_CASE(decode_truncated_at_every_length),
+          UNIT_CASE(open_unreachable_is_unavailable), UNIT_CASE(lazy_client_call_is_unavailable),
+          UNIT_CASE(open_bad_arguments), UNIT_CASE(raw_call_roundtrip_and_decode_via_fake_server),
+          UNIT_CASE(silent_server_is_timeout), UNIT_CASE(dropped_connection_is_lost_not_resent),
+          UNIT_CASE(threads_share_one_client), UNIT_CASE(names))
