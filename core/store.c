@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <pthread.h>
+#include <sys/statvfs.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -387,12 +388,27 @@ sl_err sl_txn_begin_child(sl_txn *parent, sl_txn *out)
     return txn_begin(parent->store, parent->txn, 0, out);
 }
 
+/* A failed write with the disk (nearly) full is "storage full", whatever
+ * LMDB made of it: a short pwrite comes back from LMDB as EIO. */
+#define SL_DISK_FULL_MARGIN (4 * MIB)
+
+static bool disk_nearly_full(const char *path)
+{
+    struct statvfs vfs;
+    if (statvfs(path, &vfs) != 0)
+        return false;
+    return (uint64_t)vfs.f_bavail * vfs.f_frsize < SL_DISK_FULL_MARGIN;
+}
+
 sl_err sl_txn_commit(sl_txn *txn)
 {
     if (!txn || !txn->txn)
         return SL_ERR_INVALID;
     int rc = mdb_txn_commit(txn->txn);
+    sl_store *store = txn->store;
     txn_ended(txn);
+    if ((rc == EIO || rc == ENOSPC) && disk_nearly_full(store->path))
+        return SL_ERR_STORAGE_FULL;
     return sl_err_from_mdb(rc);
 }
 

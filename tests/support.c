@@ -72,6 +72,7 @@ void test_sleep_ms(unsigned ms)
 #include <nng/protocol/reqrep0/req.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 int test_free_port(void)
@@ -133,6 +134,19 @@ static int spawn(test_daemon *d, const char *const *extra)
     snprintf(data, sizeof data, "%s/data", d->dir);
     const char *argv[64];
     int argc = 0;
+    if (d->tmpfs_size[0]) {
+        /* unshare -rm sh -c 'mount ... "$0" && exec "$@"' DATA SLUICED ARGS... */
+        char script[128];
+        snprintf(script, sizeof script,
+                 "mount -t tmpfs -o size=%s tmpfs \"$0\" && exec \"$@\"", d->tmpfs_size);
+        argv[argc++] = "/usr/bin/unshare";
+        argv[argc++] = "-rm";
+        argv[argc++] = "/bin/sh";
+        argv[argc++] = "-c";
+        argv[argc++] = script;
+        argv[argc++] = data;
+    }
+    const char *prog = argc ? argv[0] : bin;
     argv[argc++] = bin;
     argv[argc++] = "--data";
     argv[argc++] = data;
@@ -155,7 +169,7 @@ static int spawn(test_daemon *d, const char *const *extra)
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0)
             dup2(devnull, 0);
-        execv(bin, (char *const *)argv);
+        execv(prog, (char *const *)argv);
         _exit(127);
     }
     d->pid = pid;
@@ -182,6 +196,24 @@ int test_daemon_start(test_daemon *d, const char *url, const char *const *extra)
     else
         snprintf(d->url, sizeof d->url, "ipc://%s/sluiced.sock", d->dir);
     snprintf(d->log_path, sizeof d->log_path, "%s/sluiced.log", d->dir);
+    return spawn(d, extra);
+}
+
+int test_daemon_start_tmpfs(test_daemon *d, const char *size, const char *const *extra)
+{
+    if (system("unshare -rm sh -c 'mount -t tmpfs -o size=1m tmpfs /mnt' >/dev/null 2>&1") != 0)
+        return 1;
+    memset(d, 0, sizeof *d);
+    d->dir = test_tmpdir("tmpfs");
+    if (!d->dir)
+        return -1;
+    snprintf(d->tmpfs_size, sizeof d->tmpfs_size, "%s", size);
+    snprintf(d->url, sizeof d->url, "ipc://%s/sluiced.sock", d->dir);
+    snprintf(d->log_path, sizeof d->log_path, "%s/sluiced.log", d->dir);
+    char data[TEST_URL_MAX + 16];
+    snprintf(data, sizeof data, "%s/data", d->dir);
+    if (mkdir(data, 0750) != 0)
+        return -1;
     return spawn(d, extra);
 }
 

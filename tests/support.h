@@ -32,6 +32,7 @@ typedef struct test_daemon {
     char *dir;                   /* temp dir holding data/ and the log (owned) */
     char url[TEST_URL_MAX];      /* where it listens (ipc:// in dir, or tcp) */
     char log_path[TEST_URL_MAX + 64]; /* its stderr */
+    char tmpfs_size[16];         /* "" or e.g. "3m": data/ is a tmpfs of that size */
 } test_daemon;
 
 /* Start $SLUICED (env var; set by `scons test`) on a new temp dir, listening
@@ -40,6 +41,12 @@ typedef struct test_daemon {
  * Returns 0 or -1. Stop with test_daemon_stop (or _kill), then
  * test_daemon_cleanup to remove the dir. */
 int test_daemon_start(test_daemon *d, const char *url, const char *const *extra);
+
+/* Like test_daemon_start, but data/ is a private tmpfs of size bytes (e.g.
+ * "3m"), mounted in a user+mount namespace (unshare -rm) so the disk really
+ * fills up. Returns 1 (and starts nothing) when namespaces are not
+ * available here, 0 when started, -1 on failure. */
+int test_daemon_start_tmpfs(test_daemon *d, const char *size, const char *const *extra);
 
 /* Start it again on the same dir and url (after stop or kill). */
 int test_daemon_restart(test_daemon *d, const char *const *extra);
