@@ -1204,7 +1204,8 @@ TEST(open_bad_arguments)
 typedef enum fake_mode {
     FAKE_ECHO,      /* answer each request with its own bytes */
     FAKE_SILENT,    /* never answer */
-    FAKE_DROP       /* close the connection a request came on */
+    FAKE_DROP,      /* close the connection a request came on */
+    FAKE_CANNED     /* answer every request with the bytes in canned */
 } fake_mode;
 
 typedef struct fake_server {
@@ -1212,6 +1213,8 @@ typedef struct fake_server {
     pthread_t thread;         /* runs fake_loop */
     fake_mode mode;           /* how to answer */
     atomic_int requests;      /* requests received */
+    const void *canned;       /* FAKE_CANNED: the reply (borrowed) */
+    size_t canned_len;
     char *dir;                /* temp dir of the ipc socket (owned) */
     char url[300];            /* ipc:// URL */
 } fake_server;
@@ -1224,7 +1227,11 @@ static void *fake_loop(void *arg)
         if (nng_recvmsg(f->sock, &m, 0) != 0)
             return NULL; /* closed */
         atomic_fetch_add(&f->requests, 1);
-        if (f->mode == FAKE_ECHO) {
+        if (f->mode == FAKE_CANNED) {
+            nng_msg_clear(m);
+            if (nng_msg_append(m, f->canned, f->canned_len) != 0 || nng_sendmsg(f->sock, m, 0) != 0)
+                nng_msg_free(m);
+        } else if (f->mode == FAKE_ECHO) {
             if (nng_sendmsg(f->sock, m, 0) != 0)
                 nng_msg_free(m);
         } else {
@@ -1235,10 +1242,12 @@ static void *fake_loop(void *arg)
     }
 }
 
-static int fake_start(fake_server *f, fake_mode mode)
+static int fake_start_canned(fake_server *f, fake_mode mode, const void *canned, size_t len)
 {
     memset(f, 0, sizeof *f);
     f->mode = mode;
+    f->canned = canned;
+    f->canned_len = len;
     if (!(f->dir = test_tmpdir("client")))
         return -1;
     snprintf(f->url, sizeof f->url, "ipc://%s/fake.sock", f->dir);
@@ -1250,6 +1259,11 @@ static int fake_start(fake_server *f, fake_mode mode)
         return -1;
     }
     return 0;
+}
+
+static int fake_start(fake_server *f, fake_mode mode)
+{
+    return fake_start_canned(f, mode, NULL, 0);
 }
 
 static void fake_stop(fake_server *f)
@@ -1341,6 +1355,48 @@ TEST(dropped_connection_is_lost_not_resent)
     fake_stop(&f);
 }
 
+TEST(typed_calls_through_the_network_path)
+{
+    /* a publish reply with one result, for every request */
+    reply r;
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "results");
+    msgpack_pack_array(&r.pk, 1);
+    msgpack_pack_map(&r.pk, 4);
+    rp_kv_uint(&r, "seq", 41);
+    rp_kv_str(&r, "id", "evt_00000000000000010000000000000029");
+    rp_kv_uint(&r, "ts_ms", 5);
+    rp_str(&r, "duplicate");
+    msgpack_pack_false(&r.pk);
+    fake_server f;
+    REQUIRE(fake_start_canned(&f, FAKE_CANNED, r.sb.data, r.sb.size) == 0);
+    sl_client *c = NULL;
+    sl_client_error err;
+    sl_client_options opt = {.timeout_ms = 2000};
+    REQUIRE(sl_client_open(f.url, &opt, &c, &err) == SL_CLIENT_OK);
+    sl_event_in evs[2] = {{.topic = sl_slice_of("a"), .payload = sl_slice_of("1")},
+                          {.topic = sl_slice_of("a"), .payload = sl_slice_of("2")}};
+    sl_client_result res;
+    CHECK(sl_client_publish(c, evs, 1, &res) == SL_CLIENT_OK);
+    CHECK(res.publish.n == 1 && res.publish.results[0].seq == 41);
+    sl_client_result_free(&res);
+    /* two events sent, one result back: the reply does not answer the request */
+    CHECK(sl_client_publish(c, evs, 2, &res) == SL_CLIENT_ERR_BAD_REPLY);
+    CHECK(strstr(res.error.message, "1 results for 2 sent") != NULL);
+    sl_client_result_free(&res);
+    /* the same bytes are no ping reply */
+    CHECK(sl_client_ping(c, &res) == SL_CLIENT_ERR_BAD_REPLY);
+    sl_client_result_free(&res);
+    /* nor a settle reply ("results" holds maps, not status strings) */
+    sl_slice tok = sl_slice_of("t");
+    CHECK(sl_client_ack(c, "g", &tok, 1, &res) == SL_CLIENT_ERR_BAD_REPLY);
+    sl_client_result_free(&res);
+    sl_client_close(c);
+    fake_stop(&f);
+    rp_free(&r);
+}
+
 /* Many threads share one client; each gets its own reply back. */
 typedef struct worker {
     sl_client *client;   /* shared */
@@ -1406,4 +1462,5 @@ UNIT_MAIN("test_client", UNIT_CASE(encode_ping_and_bare_ops), UNIT_CASE(encode_p
           UNIT_CASE(open_unreachable_is_unavailable), UNIT_CASE(lazy_client_call_is_unavailable),
           UNIT_CASE(open_bad_arguments), UNIT_CASE(raw_call_roundtrip_and_decode_via_fake_server),
           UNIT_CASE(silent_server_is_timeout), UNIT_CASE(dropped_connection_is_lost_not_resent),
+          UNIT_CASE(typed_calls_through_the_network_path),
           UNIT_CASE(threads_share_one_client), UNIT_CASE(names))
