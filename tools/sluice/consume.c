@@ -201,6 +201,19 @@ static int parse_settle(cli *c, int argc, char **argv, const cli_opt *opts, sett
     }
 }
 
+/* Scripts need to know when a token was not settled (stale, gone, invalid):
+ * exit 1 then, with a line on stderr; the per-token lines say which. */
+static int settle_exit_status(cli *c, const sl_client_result *res)
+{
+    size_t refused = 0;
+    for (size_t i = 0; i < res->settle.n; i++)
+        refused += res->settle.status[i] != SL_TOKEN_OK;
+    if (!refused)
+        return CLI_EXIT_OK;
+    fprintf(c->err, "sluice: %zu of %zu tokens not settled\n", refused, res->settle.n);
+    return CLI_EXIT_SERVER;
+}
+
 static int settle_call(cli *c, const settle_args *sa)
 {
     sl_client *client;
@@ -237,6 +250,8 @@ static int settle_call(cli *c, const settle_args *sa)
     } else {
         settle_results_text(c->out, sa->tokens, &res);
     }
+    if (st == SL_CLIENT_OK)
+        status = settle_exit_status(c, &res);
     sl_client_result_free(&res);
     sl_client_close(client);
     return cli_finish(c, status);

@@ -42,7 +42,8 @@ static void global_usage(FILE *f)
           "  --ca-file F          CA certificates (PEM) for tls+tcp:// and wss://\n"
           "  --server-name N      name the server certificate must carry (default: host)\n"
           "\n"
-          "exit status: 0 ok, 1 server error, 2 usage error, 3 transport error\n"
+          "exit status: 0 ok, 1 server error (or a token not settled), 2 usage error,\n"
+          "3 transport error\n"
           "(unreachable, timeout, connection lost, malformed reply).\n", f);
 }
 
