@@ -457,6 +457,86 @@ TEST(clean_shutdown_and_restart_keep_everything)
     CHECK(fixture_down(&f) == 0);
 }
 
+TEST(retention_trims_but_keeps_what_groups_need)
+{
+    fixture f;
+    const char *extra[] = {"--retention-max-events", "5", "--maintenance-interval", "50ms", NULL};
+    REQUIRE(fixture_up(&f, extra) == 0);
+    REQUIRE(tc_group(f.c, "reader", NULL, 0, 0) == 0);
+    for (int i = 0; i < 20; i++)
+        REQUIRE(tc_publish(f.c, "keep.me", "x", NULL));
+    test_sleep_ms(300);
+    sl_client_result res = {0};
+    REQUIRE(sl_client_stats_get(f.c, &res) == SL_CLIENT_OK);
+    CHECK_EQ_U64(res.stats.events, 20); /* the group has read none: nothing trimmed */
+    sl_client_result_free(&res);
+    REQUIRE(sl_client_pull(f.c, "reader", 20, 0, &res) == SL_CLIENT_OK);
+    REQUIRE(res.pull.n == 20);
+    sl_slice tokens[20];
+    for (size_t i = 0; i < 20; i++)
+        tokens[i] = res.pull.deliveries[i].token;
+    sl_client_result ack = {0};
+    REQUIRE(sl_client_ack(f.c, "reader", tokens, 20, &ack) == SL_CLIENT_OK);
+    sl_client_result_free(&ack);
+    sl_client_result_free(&res);
+    uint64_t events = 20;
+    for (int i = 0; i < 40 && events > 5; i++) {
+        test_sleep_ms(50);
+        REQUIRE(sl_client_stats_get(f.c, &res) == SL_CLIENT_OK);
+        events = res.stats.events;
+        sl_client_result_free(&res);
+    }
+    CHECK_EQ_U64(events, 5); /* acked by every group: trimmed to the limit */
+    REQUIRE(sl_client_stats_get(f.c, &res) == SL_CLIENT_OK);
+    CHECK_EQ_U64(res.stats.first_seq, 16);
+    sl_client_result_free(&res);
+    CHECK(fixture_down(&f) == 0);
+}
+
+TEST(config_file_settings_apply)
+{
+    char *dir = test_tmpdir("conf");
+    REQUIRE(dir);
+    char path[512];
+    snprintf(path, sizeof path, "%s/sluiced.conf", dir);
+    FILE *cf = fopen(path, "w");
+    REQUIRE(cf);
+    fputs("# test config\nmax-payload = 100B   # tiny\ndedupe-window = 1s\nlog-level = debug\n", cf);
+    fclose(cf);
+    fixture f;
+    const char *extra[] = {"--config", path, NULL};
+    REQUIRE(fixture_up(&f, extra) == 0);
+    char big[200];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    sl_event_in ev = {0};
+    ev.topic = sl_slice_of("conf.test");
+    ev.payload = sl_slice_of(big);
+    sl_client_result res = {0};
+    CHECK(sl_client_publish(f.c, &ev, 1, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.code, "too_large") == 0);
+    sl_client_result_free(&res);
+    CHECK(fixture_down(&f) == 0);
+    /* a bad setting: the daemon refuses to start and says why */
+    cf = fopen(path, "w");
+    REQUIRE(cf);
+    fputs("max-payload = lots\n", cf);
+    fclose(cf);
+    test_daemon bad;
+    CHECK(test_daemon_start(&bad, NULL, extra) != 0);
+    FILE *log = fopen(bad.log_path, "r");
+    char line[512] = "";
+    if (log) {
+        if (!fgets(line, sizeof line, log))
+            line[0] = 0;
+        fclose(log);
+    }
+    CHECK(strstr(line, "max-payload") != NULL);
+    CHECK(test_daemon_cleanup(&bad) == 0);
+    test_rmtree(dir);
+    free(dir);
+}
+
 UNIT_MAIN("daemon", UNIT_CASE(publish_pull_ack_cycle),
           UNIT_CASE(competing_consumers_get_disjoint_events),
           UNIT_CASE(two_groups_each_get_every_event),
@@ -466,4 +546,6 @@ UNIT_MAIN("daemon", UNIT_CASE(publish_pull_ack_cycle),
           UNIT_CASE(idempotent_publish_returns_original), UNIT_CASE(wildcard_filters),
           UNIT_CASE(long_poll_wakes_on_publish_and_times_out_empty),
           UNIT_CASE(bad_input_gets_error_replies_and_daemon_stays_up),
-          UNIT_CASE(clean_shutdown_and_restart_keep_everything))
+          UNIT_CASE(clean_shutdown_and_restart_keep_everything),
+          UNIT_CASE(retention_trims_but_keeps_what_groups_need),
+          UNIT_CASE(config_file_settings_apply))
