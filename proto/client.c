@@ -106,15 +106,13 @@ const char *sl_client_op_name(sl_client_op op)
 }
 
 /* ==== 2. the request sink ===================================================
- * Encoders write through a msgpack_packer into a sink: either a caller's
- * sl_client_buf or an nng message about to be sent (no extra copy). A failed
- * append or an over-long string marks the sink; the encoder's caller checks
- * it once at the end. */
+ * Encoders write through a msgpack_packer into a sink over an sl_client_buf
+ * (which grows by doubling). A failed append or an over-long string marks
+ * the sink; the encoder's caller checks it once at the end. */
 
 typedef struct sink {
     msgpack_packer pk;   /* writes through sink_write */
-    sl_client_buf *buf;  /* the target when encoding into a buffer, else NULL */
-    nng_msg *msg;        /* the target when encoding a message, else NULL */
+    sl_client_buf *buf;  /* the target */
     bool nomem;          /* an append failed */
     bool too_long;       /* a string, bin or count does not fit msgpack's 32 bits */
 } sink;
@@ -150,17 +148,12 @@ static int sink_write(void *data, const char *p, size_t n)
     sink *s = data;
     if (s->nomem)
         return -1;
-    if (s->buf) {
-        if (!buf_reserve(s->buf, n)) {
-            s->nomem = true;
-            return -1;
-        }
-        memcpy(s->buf->data + s->buf->len, p, n);
-        s->buf->len += n;
-    } else if (nng_msg_append(s->msg, p, n) != 0) {
+    if (!buf_reserve(s->buf, n)) {
         s->nomem = true;
         return -1;
     }
+    memcpy(s->buf->data + s->buf->len, p, n);
+    s->buf->len += n;
     return 0;
 }
 
@@ -171,12 +164,6 @@ static void sink_init_buf(sink *s, sl_client_buf *b)
     msgpack_packer_init(&s->pk, s, sink_write);
 }
 
-static void sink_init_msg(sink *s, nng_msg *m)
-{
-    memset(s, 0, sizeof *s);
-    s->msg = m;
-    msgpack_packer_init(&s->pk, s, sink_write);
-}
 
 /* The status of an encoder run: its own result, else the sink's state. */
 static sl_client_status sink_status(const sink *s, sl_client_status st)
@@ -1499,8 +1486,10 @@ static sl_client_status call_run(sl_client *c, nng_msg *msg, uint64_t send_ms, u
 typedef struct call {
     sl_client *client;        /* the client to call */
     sl_client_result *res;    /* the caller's result */
-    nng_msg *msg;             /* the request being packed */
-    sink s;                   /* packs into msg */
+    sl_client_buf buf;        /* the request being packed (grows by doubling:
+                                 nng messages grow exactly, so packing many
+                                 small pieces straight into one is quadratic) */
+    sink s;                   /* packs into buf */
 } call;
 
 static sl_client_status call_begin(call *k, sl_client *c, sl_client_op op, sl_client_result *res)
@@ -1514,9 +1503,7 @@ static sl_client_status call_begin(call *k, sl_client *c, sl_client_op op, sl_cl
         return fail_argument(&res->error, "NULL client");
     k->client = c;
     k->res = res;
-    if (nng_msg_alloc(&k->msg, 0) != 0)
-        return fail_nomem(&res->error);
-    sink_init_msg(&k->s, k->msg);
+    sink_init_buf(&k->s, &k->buf);
     return SL_CLIENT_OK;
 }
 
@@ -1527,8 +1514,15 @@ static sl_client_status call_end(call *k, sl_client_status packed, uint64_t time
 {
     sl_client_result *res = k->res;
     sl_client_status st = sink_status(&k->s, packed);
+    nng_msg *msg = NULL;
+    if (st == SL_CLIENT_OK) {
+        if (nng_msg_alloc(&msg, k->buf.len) == 0)
+            memcpy(nng_msg_body(msg), k->buf.data, k->buf.len);
+        else
+            st = SL_CLIENT_ERR_NOMEM;
+    }
+    sl_client_buf_free(&k->buf);
     if (st != SL_CLIENT_OK) {
-        nng_msg_free(k->msg);
         if (st == SL_CLIENT_ERR_NOMEM)
             return fail_nomem(&res->error);
         return fail_argument(&res->error, "unusable request arguments (NULL pointer, bad "
@@ -1537,7 +1531,7 @@ static sl_client_status call_end(call *k, sl_client_status packed, uint64_t time
     uint64_t t = timeout_ms;
     uint64_t reply_ms = extra_ms > UINT64_MAX - t ? UINT64_MAX : t + extra_ms;
     nng_msg *reply = NULL;
-    st = call_run(k->client, k->msg, t, reply_ms, &reply, &res->error);
+    st = call_run(k->client, msg, t, reply_ms, &reply, &res->error);
     if (st != SL_CLIENT_OK)
         return st;
     res->reply_ = reply;
@@ -1738,12 +1732,10 @@ sl_client_status sl_client_call_raw(sl_client *c, const void *req, size_t len,
 {
     call k;
     CALL_BEGIN(k, c, SL_CLIENT_OP_RAW, res);
-    if (!req && len > 0) {
-        nng_msg_free(k.msg);
+    if (!req && len > 0)
         return fail_argument(&res->error, "NULL request bytes");
-    }
-    if (len > 0 && nng_msg_append(k.msg, req, len) != 0) {
-        nng_msg_free(k.msg);
+    if (len > 0 && sink_write(&k.s, req, len) != 0) {
+        sl_client_buf_free(&k.buf);
         return fail_nomem(&res->error);
     }
     return call_end(&k, SL_CLIENT_OK, timeout_ms ? timeout_ms : c->timeout_ms, 0);
