@@ -176,28 +176,40 @@ static bool table_has(const field_table *t, sl_slice key)
     return false;
 }
 
+/* A bad_request about the map of t itself; its path ("events[3]") is only
+ * formatted here, on the error path. */
+static int table_fail(sl_wire_error *e, const field_table *t, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int table_fail(sl_wire_error *e, const field_table *t, const char *fmt, ...)
+{
+    char where[96], what[200];
+    snprintf(where, sizeof where, "%s[%lld]", t->parent ? t->parent : "", t->index);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return fail(e, "bad_request", t->parent ? where : NULL, "%s", what);
+}
+
 /* Load the count pairs at *c into t (already named by parent/index) and move
  * *c past them. bad_request for non-str keys, too many keys, a key twice. */
 static int load_table(sl_mp_cursor *c, uint32_t count, field_table *t, sl_wire_error *e)
 {
-    char where[96];
-    snprintf(where, sizeof where, "%s[%lld]", t->parent ? t->parent : "", t->index);
-    const char *field = t->parent ? where : NULL;
     t->n = 0;
     if (count > SL_REQUEST_MAP_KEYS_MAX)
-        return fail(e, "bad_request", field, "a map with %u keys: at most %d are allowed",
-                    (unsigned)count, SL_REQUEST_MAP_KEYS_MAX);
+        return table_fail(e, t, "a map with %u keys: at most %d are allowed", (unsigned)count,
+                          SL_REQUEST_MAP_KEYS_MAX);
     for (uint32_t i = 0; i < count; i++) {
         sl_mp_item k;
         if (sl_mp_read(c, &k) != SL_OK || k.type != SL_MP_STR)
-            return fail(e, "bad_request", field, "map keys must be strings");
+            return table_fail(e, t, "map keys must be strings");
         if (table_has(t, k.bytes))
-            return fail(e, "bad_request", field, "key \"%s\" given twice", show(k.bytes).text);
+            return table_fail(e, t, "key \"%s\" given twice", show(k.bytes).text);
         t->key[t->n] = k.bytes;
         t->value[t->n] = *c;
         t->n++;
         if (sl_mp_skip(c) != SL_OK)
-            return fail(e, "bad_request", field, "malformed value");
+            return table_fail(e, t, "malformed value");
     }
     return 0;
 }
@@ -371,12 +383,16 @@ static int element_uint(sl_mp_cursor *items, const field_table *t, const char *k
                         uint64_t max, uint64_t *out, sl_wire_error *e)
 {
     sl_mp_item it;
-    field_path p = element_path(t, key, i);
-    if (sl_mp_read(items, &it) != SL_OK || it.type != SL_MP_UINT)
+    field_path p; /* formatted on the error paths only */
+    if (sl_mp_read(items, &it) != SL_OK || it.type != SL_MP_UINT) {
+        p = element_path(t, key, i);
         return fail(e, "wrong_type", p.text, "%s: must be an unsigned integer", p.text);
-    if (it.u > max)
+    }
+    if (it.u > max) {
+        p = element_path(t, key, i);
         return fail(e, "invalid_argument", p.text, "%s: must be 0..%llu (got %llu)", p.text,
                     (unsigned long long)max, (unsigned long long)it.u);
+    }
     *out = it.u;
     return 0;
 }
@@ -386,12 +402,16 @@ static int element_str(sl_mp_cursor *items, const field_table *t, const char *ke
                        size_t max_len, sl_slice *out, sl_wire_error *e)
 {
     sl_mp_item it;
-    field_path p = element_path(t, key, i);
-    if (sl_mp_read(items, &it) != SL_OK || it.type != SL_MP_STR)
+    field_path p; /* formatted on the error paths only */
+    if (sl_mp_read(items, &it) != SL_OK || it.type != SL_MP_STR) {
+        p = element_path(t, key, i);
         return fail(e, "wrong_type", p.text, "%s: must be a string", p.text);
-    if (it.bytes.len > max_len)
+    }
+    if (it.bytes.len > max_len) {
+        p = element_path(t, key, i);
         return fail(e, "too_large", p.text, "%s: %zu bytes is over the limit of %zu", p.text,
                     it.bytes.len, max_len);
+    }
     *out = it.bytes;
     return 0;
 }

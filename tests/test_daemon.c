@@ -537,6 +537,27 @@ TEST(config_file_settings_apply)
     free(dir);
 }
 
+TEST(relaxed_sync_mode_serves_and_keeps_data_across_restart)
+{
+    fixture f;
+    const char *extra[] = {"--relaxed-sync", "true", "--relaxed-sync-interval", "50ms", NULL};
+    REQUIRE(fixture_up(&f, extra) == 0);
+    REQUIRE(tc_group(f.c, "r", NULL, 0, 0) == 0);
+    for (int i = 0; i < 50; i++)
+        REQUIRE(tc_publish(f.c, "relaxed.mode", "x", NULL));
+    test_sleep_ms(150); /* past one fsync period */
+    sl_client_close(f.c);
+    test_daemon_kill(&f.d);
+    REQUIRE(test_daemon_restart(&f.d, extra) == 0);
+    f.c = tc_open(f.d.url);
+    REQUIRE(f.c);
+    sl_client_result res = {0};
+    REQUIRE(sl_client_pull(f.c, "r", 100, 0, &res) == SL_CLIENT_OK);
+    CHECK(res.pull.n == 50);
+    sl_client_result_free(&res);
+    CHECK(fixture_down(&f) == 0);
+}
+
 UNIT_MAIN("daemon", UNIT_CASE(publish_pull_ack_cycle),
           UNIT_CASE(competing_consumers_get_disjoint_events),
           UNIT_CASE(two_groups_each_get_every_event),
@@ -548,4 +569,5 @@ UNIT_MAIN("daemon", UNIT_CASE(publish_pull_ack_cycle),
           UNIT_CASE(bad_input_gets_error_replies_and_daemon_stays_up),
           UNIT_CASE(clean_shutdown_and_restart_keep_everything),
           UNIT_CASE(retention_trims_but_keeps_what_groups_need),
-          UNIT_CASE(config_file_settings_apply))
+          UNIT_CASE(config_file_settings_apply),
+          UNIT_CASE(relaxed_sync_mode_serves_and_keeps_data_across_restart))

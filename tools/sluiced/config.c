@@ -22,6 +22,7 @@ void sl_config_defaults(sl_config *cfg)
     cfg->max_request_bytes = 16 * MIB;
     cfg->max_pending = 4096;
     cfg->maintenance_ms = 1000;
+    cfg->relaxed_sync_ms = 100;
     cfg->log_level = SL_LOG_INFO;
     sl_store_options_default(&cfg->store);
     cfg->store.path = cfg->data_dir;
@@ -138,6 +139,7 @@ static const numeric_key numeric_keys[] = {
      "trim even events a group still needs (false)"},
     {"relaxed-sync", K_BOOL, F(store.relaxed_sync),
      "RELAXED: fsync on a timer, may lose the last moments on power loss (false)"},
+    {"relaxed-sync-interval", K_DURATION, F(relaxed_sync_ms), "relaxed mode: fsync period (100ms)"},
 };
 #undef F
 

@@ -29,6 +29,7 @@ typedef struct sl_config {
     uint64_t max_request_bytes;   /* larger requests get "too_large"; default 16 MiB */
     uint32_t max_pending;         /* concurrent requests (nng contexts), incl. long-polls; default 4096 */
     uint64_t maintenance_ms;      /* retention / expiry pass period; default 1 s */
+    uint64_t relaxed_sync_ms;     /* relaxed mode only: fsync period; default 100 ms */
     sl_log_level log_level;
     sl_store_options store;       /* store.path points at data_dir */
 } sl_config;

@@ -140,8 +140,9 @@ static int open_store(sl_server *srv)
     }
     sl_log_info("store open in %s", srv->cfg.data_dir);
     if (srv->cfg.store.relaxed_sync)
-        sl_log_warn("RELAXED SYNC: publishes are acknowledged before fsync; a power loss "
-                    "may lose the last moments");
+        sl_log_warn("RELAXED SYNC: publishes are acknowledged before fsync (flushed every "
+                    "%llu ms); a power loss may lose the last moments",
+                    (unsigned long long)srv->cfg.relaxed_sync_ms);
     return 0;
 }
 
@@ -156,7 +157,9 @@ int sl_server_start(const sl_config *cfg, sl_server **out)
     srv->counters.started_ms = sl_wall_ms();
     if (open_store(srv) != 0)
         goto fail;
-    if (sl_writer_start(srv->store, &srv->counters, cfg->maintenance_ms, &srv->writer) != SL_OK) {
+    uint64_t sync_ms = cfg->store.relaxed_sync ? (cfg->relaxed_sync_ms ? cfg->relaxed_sync_ms : 100) : 0;
+    if (sl_writer_start(srv->store, &srv->counters, cfg->maintenance_ms, sync_ms,
+                        &srv->writer) != SL_OK) {
         sl_log_error("cannot start the writer thread");
         goto fail;
     }

@@ -18,6 +18,7 @@ struct sl_writer {
     sl_store *store;                 /* borrowed */
     sl_server_counters *counters;    /* borrowed */
     uint64_t maintenance_ms;
+    uint64_t sync_ms;                /* relaxed mode: fsync period; 0: every commit syncs */
     pthread_t thread;
     pthread_mutex_t mu;              /* guards the fields up to "exited" */
     pthread_cond_t cv;
@@ -28,6 +29,7 @@ struct sl_writer {
     sl_job *parked;                  /* long-polls waiting for events */
     uint64_t next_maintenance_ms;
     bool maintenance_more;           /* last pass ran out of budget */
+    uint64_t next_sync_ms;           /* relaxed mode: when the timer fsyncs next */
     sl_job *batch[BATCH_MAX];
     sl_write_effects fx[BATCH_MAX];
     bool ok[BATCH_MAX];              /* job succeeded and was committed */
@@ -273,6 +275,8 @@ static size_t take_due_parked(sl_writer *w, size_t n, uint64_t now)
 static uint64_t next_wake_ms(const sl_writer *w)
 {
     uint64_t t = w->maintenance_more ? 0 : w->next_maintenance_ms;
+    if (w->sync_ms && w->next_sync_ms < t)
+        t = w->next_sync_ms;
     for (const sl_job *j = w->parked; j; j = j->next)
         if (j->wake_at_ms < t)
             t = j->wake_at_ms;
@@ -318,6 +322,15 @@ static void release_parked(sl_writer *w)
     }
 }
 
+/* Relaxed mode: commits did not fsync; flush them now. */
+static void relaxed_sync(sl_writer *w, uint64_t now)
+{
+    w->next_sync_ms = now + w->sync_ms;
+    sl_err rc = sl_store_sync(w->store);
+    if (rc != SL_OK)
+        sl_log_error("relaxed mode: fsync failed: %s", sl_err_text(rc));
+}
+
 static void *writer_main(void *arg)
 {
     sl_writer *w = arg;
@@ -338,6 +351,8 @@ static void *writer_main(void *arg)
             run_batch(w, &b, maintain, now);
             settle_batch(w, &b, now);
         }
+        if (w->sync_ms && (stop || now >= w->next_sync_ms))
+            relaxed_sync(w, now);
         if (stop)
             break;
     }
@@ -355,7 +370,7 @@ static void *writer_main(void *arg)
 }
 
 sl_err sl_writer_start(sl_store *store, sl_server_counters *counters, uint64_t maintenance_ms,
-                       sl_writer **out)
+                       uint64_t sync_ms, sl_writer **out)
 {
     sl_writer *w = calloc(1, sizeof *w);
     if (!w)
@@ -363,6 +378,8 @@ sl_err sl_writer_start(sl_store *store, sl_server_counters *counters, uint64_t m
     w->store = store;
     w->counters = counters;
     w->maintenance_ms = maintenance_ms ? maintenance_ms : 1000;
+    w->sync_ms = sync_ms;
+    w->next_sync_ms = sl_wall_ms() + sync_ms;
     w->next_maintenance_ms = sl_wall_ms() + w->maintenance_ms;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

@@ -26,9 +26,12 @@
 typedef struct sl_writer sl_writer;
 
 /* Start the writer thread. store and counters are borrowed and must outlive
- * the writer. On success *out is owned by the caller (sl_writer_stop). */
+ * the writer. maintenance_ms: period of the maintenance pass. sync_ms: 0 in
+ * the default (durable) mode, where every commit fsyncs; in relaxed mode
+ * (the store opened with relaxed_sync) the period of the fsync timer. On
+ * success *out is owned by the caller (sl_writer_stop, sl_writer_free). */
 sl_err sl_writer_start(sl_store *store, sl_server_counters *counters, uint64_t maintenance_ms,
-                       sl_writer **out);
+                       uint64_t sync_ms, sl_writer **out);
 
 /* Queue a job. Thread-safe. After sl_writer_stop began, the job is finished
  * at once with a "shutting_down" error. */

@@ -1,0 +1,63 @@
+/* driver.h: one queue system under benchmark, behind one interface.
+ *
+ * The benchmark (bench.c) runs the same workloads against every driver:
+ * sluice (driver_sluice.c), Redis Streams with appendfsync always and
+ * everysec (driver_redis.c), NATS JetStream file store (driver_jetstream.c).
+ * Each driver starts its own server on loopback in a fresh work directory,
+ * so every row of the report comes from the same run on the same machine.
+ *
+ * Ownership: a system owns its server process and work files; a connection
+ * belongs to one thread at a time. Every function returns 0 or -1 (after
+ * printing why on stderr).
+ */
+#ifndef SLUICE_BENCH_DRIVER_H
+#define SLUICE_BENCH_DRIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct bench_system bench_system; /* a running server (driver-specific) */
+typedef struct bench_conn bench_conn;     /* one client connection (driver-specific) */
+
+/* Called for each event a pull hands out, before it is acked. */
+typedef void (*bench_event_fn)(void *ctx, const void *payload, size_t len);
+
+typedef struct bench_driver {
+    const char *name;     /* row label, e.g. "sluice", "redis (always)" */
+    const char *setting;  /* one line on durability, e.g. "fsync before ack" */
+    /* Start a server on loopback with its data in workdir (exists, empty).
+     * Returns -1 when the server cannot start (e.g. not installed). */
+    int (*start)(const char *workdir, bench_system **out);
+    /* Stop the server (SIGTERM, wait) and free. */
+    void (*stop)(bench_system *sys);
+    /* Stop and start the server again on the same data; *ready_ms gets the
+     * time from exec to the first answered request. */
+    int (*restart)(bench_system *sys, double *ready_ms);
+    int (*connect)(bench_system *sys, bench_conn **out);
+    void (*disconnect)(bench_conn *conn);
+    /* Create the stream/topic "bench" and consumer group "g" reading it from
+     * the start. Called once per fresh system before any publish. */
+    int (*setup)(bench_conn *conn);
+    /* Publish n events (one batch / pipeline of n; n >= 1) with these
+     * payloads (payloads[i], len bytes each) to topic "bench.event" and
+     * return once the system acknowledged all of them. */
+    int (*publish)(bench_conn *conn, const void *const *payloads, size_t len, size_t n);
+    /* Pull up to max events of group "g" (waiting at most wait_ms when none
+     * are there), call fn for each, ack them all. *got: how many. */
+    int (*pull_ack)(bench_conn *conn, size_t max, uint64_t wait_ms, bench_event_fn fn,
+                    void *ctx, size_t *got);
+    /* Bytes the server's data files take on disk now (st_blocks * 512). */
+    uint64_t (*disk_bytes)(bench_system *sys);
+    /* The server's pid (for RSS / private memory from /proc). */
+    pid_t (*pid)(bench_system *sys);
+} bench_driver;
+
+/* The drivers. The comparison drivers return NULL from their getter when
+ * their server binary is missing, and the benchmark leaves their rows out. */
+const bench_driver *bench_driver_sluice(void);
+const bench_driver *bench_driver_redis_always(void);
+const bench_driver *bench_driver_redis_everysec(void);
+const bench_driver *bench_driver_jetstream(void);
+
+#endif
