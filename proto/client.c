@@ -317,15 +317,25 @@ static sl_client_status pack_publish(sink *s, const sl_event_in *events, size_t 
     return SL_CLIENT_OK;
 }
 
-static sl_client_status pack_pull(sink *s, const char *group, uint32_t max, uint64_t wait_ms)
+static sl_client_status pack_pull(sink *s, const char *group, uint32_t max, uint64_t wait_ms,
+                                  const sl_slice *acks, size_t nacks)
 {
-    if (!group)
+    if (!group || (nacks > 0 && !acks))
         return SL_CLIENT_ERR_ARGUMENT;
-    put_request(s, SL_CLIENT_OP_PULL, 2 + (max > 0));
+    for (size_t i = 0; i < nacks; i++)
+        if (!slice_ok(acks[i]))
+            return SL_CLIENT_ERR_ARGUMENT;
+    put_request(s, SL_CLIENT_OP_PULL, 2 + (max > 0) + (nacks > 0));
     put_kv_cstr(s, "group", group);
     if (max > 0)
         put_kv_uint(s, "max", max);
     put_kv_uint(s, "wait_ms", wait_ms);
+    if (nacks > 0) {
+        put_cstr(s, "ack");
+        put_array(s, nacks);
+        for (size_t i = 0; i < nacks; i++)
+            put_str(s, acks[i]);
+    }
     return SL_CLIENT_OK;
 }
 
@@ -545,7 +555,7 @@ sl_client_status sl_client_encode_publish(sl_client_buf *out, const sl_event_in 
 sl_client_status sl_client_encode_pull(sl_client_buf *out, const char *group, uint32_t max,
                                        uint64_t wait_ms)
 {
-    ENCODE_INTO(out, pack_pull(s, group, max, wait_ms));
+    ENCODE_INTO(out, pack_pull(s, group, max, wait_ms, NULL, 0));
 }
 
 sl_client_status sl_client_encode_settle(sl_client_buf *out, sl_settle_kind kind,
@@ -996,16 +1006,6 @@ static bool decode_publish(decoder *d, const msgpack_object *top, sl_client_resu
     return true;
 }
 
-static bool decode_pull(decoder *d, const msgpack_object *top, sl_client_result *r)
-{
-    const void *p;
-    if (!decode_list(d, top, "deliveries", EVENT_KEYS + 3, sizeof(sl_client_delivery),
-                     elem_delivery, &p, &r->pull.n))
-        return false;
-    r->pull.deliveries = p;
-    return true;
-}
-
 static bool token_status_of(sl_slice s, sl_token_status *out)
 {
     static const struct {
@@ -1023,21 +1023,43 @@ static bool token_status_of(sl_slice s, sl_token_status *out)
     return false;
 }
 
-static bool decode_settle(decoder *d, const msgpack_object *top, sl_client_result *r)
+/* An array of token statuses under key (required or not; absent: n = 0). */
+static bool decode_statuses(decoder *d, const msgpack_object *top, const char *key,
+                            bool required, const sl_token_status **out, size_t *n)
 {
     msgpack_object_array a;
     void *mem;
-    if (!get_array(d, top, "results", true, &a) ||
-        !alloc_elems(d, a.size, sizeof(sl_token_status), &mem))
+    *out = NULL;
+    *n = 0;
+    if (!get_array(d, top, key, required, &a))
+        return false;
+    if (a.size == 0)
+        return true;
+    if (!alloc_elems(d, a.size, sizeof(sl_token_status), &mem))
         return false;
     sl_token_status *st = mem;
     for (uint32_t i = 0; i < a.size; i++)
         if (a.ptr[i].type != MSGPACK_OBJECT_STR ||
             !token_status_of(slice_of_str(&a.ptr[i]), &st[i]))
-            return bad(d, "results", "holds something other than ok, stale, gone or invalid");
-    r->settle.status = st;
-    r->settle.n = a.size;
+            return bad(d, key, "holds something other than ok, stale, gone or invalid");
+    *out = st;
+    *n = a.size;
     return true;
+}
+
+static bool decode_settle(decoder *d, const msgpack_object *top, sl_client_result *r)
+{
+    return decode_statuses(d, top, "results", true, &r->settle.status, &r->settle.n);
+}
+
+static bool decode_pull(decoder *d, const msgpack_object *top, sl_client_result *r)
+{
+    const void *p;
+    if (!decode_list(d, top, "deliveries", EVENT_KEYS + 3, sizeof(sl_client_delivery),
+                     elem_delivery, &p, &r->pull.n))
+        return false;
+    r->pull.deliveries = p;
+    return decode_statuses(d, top, "acked", false, &r->pull.acked, &r->pull.nacked);
 }
 
 static bool decode_one_group(decoder *d, const msgpack_object *top, sl_client_result *r)
@@ -1583,7 +1605,18 @@ sl_client_status sl_client_pull(sl_client *c, const char *group, uint32_t max,
 {
     call k;
     CALL_BEGIN(k, c, SL_CLIENT_OP_PULL, res);
-    return call_end(&k, pack_pull(&k.s, group, max, wait_ms), c->timeout_ms, wait_ms);
+    return call_end(&k, pack_pull(&k.s, group, max, wait_ms, NULL, 0), c->timeout_ms, wait_ms);
+}
+
+sl_client_status sl_client_pull_ack(sl_client *c, const char *group, uint32_t max,
+                                    uint64_t wait_ms, const sl_slice *acks, size_t nacks,
+                                    sl_client_result *res)
+{
+    call k;
+    CALL_BEGIN(k, c, SL_CLIENT_OP_PULL, res);
+    sl_client_status st = call_end(&k, pack_pull(&k.s, group, max, wait_ms, acks, nacks),
+                                   c->timeout_ms, wait_ms);
+    return check_count(res, st, res->pull.nacked, nacks, "ack statuses");
 }
 
 static sl_client_status settle(sl_client *c, sl_settle_kind kind, const char *group,

@@ -208,7 +208,13 @@ typedef struct sl_client_result {
     union {
         struct { sl_slice version; uint64_t proto; uint64_t time_ms; } ping;
         struct { const sl_client_published *results; size_t n; } publish;
-        struct { const sl_client_delivery *deliveries; size_t n; } pull;
+        /* pull; acked: with sl_client_pull_ack, one status per token acked */
+        struct {
+            const sl_client_delivery *deliveries;
+            size_t n;
+            const sl_token_status *acked;
+            size_t nacked;
+        } pull;
         /* ack, nack, extend, term: one status per token, in order */
         struct { const sl_token_status *status; size_t n; } settle;
         /* group.create, group.update, group.get */
@@ -294,6 +300,13 @@ sl_client_status sl_client_publish(sl_client *c, const sl_event_in *events, size
  * timeout_ms + wait_ms. */
 sl_client_status sl_client_pull(sl_client *c, const char *group, uint32_t max,
                                 uint64_t wait_ms, sl_client_result *res);
+
+/* Ack n tokens (of earlier deliveries) and pull the next batch, in one
+ * request and one commit: the fast consumer loop. res->pull as for
+ * sl_client_pull, plus res->pull.acked: one status per token, in order. */
+sl_client_status sl_client_pull_ack(sl_client *c, const char *group, uint32_t max,
+                                    uint64_t wait_ms, const sl_slice *acks, size_t nacks,
+                                    sl_client_result *res);
 
 /* Settle n tokens: res->settle, one status per token in order (a reply with
  * another count is BAD_REPLY; so is a publish reply with a result count other

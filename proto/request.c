@@ -580,12 +580,37 @@ static int decode_publish(const field_table *t, sl_request *req, sl_wire_error *
 
 /* ---- pull, ack, nack, extend, term --------------------------------------- */
 
+/* pull's optional "ack": tokens to ack first, with room for their statuses
+ * in the same (one) allocation. */
+static int decode_pull_acks(const field_table *t, sl_req_pull *p, void **owned,
+                            sl_wire_error *e)
+{
+    if (!find(t, "ack"))
+        return 0;
+    sl_mp_cursor items;
+    uint32_t n = 0;
+    if (req_array(t, "ack", SL_SETTLE_BATCH_MAX, &items, &n, e) != 0)
+        return -1;
+    void *block = calloc(n ? n : 1, sizeof(sl_slice) + sizeof(sl_token_status));
+    if (!block)
+        return fail(e, "no_memory", NULL, "out of memory for %u tokens", (unsigned)n);
+    *owned = block;
+    p->ack = block;
+    p->ack_status = (sl_token_status *)(p->ack + (n ? n : 1));
+    for (uint32_t i = 0; i < n; i++)
+        if (element_str(&items, t, "ack", i, SIZE_MAX, &p->ack[i], e) != 0)
+            return -1;
+    p->nack = n;
+    return 0;
+}
+
 static int decode_pull(const field_table *t, sl_request *req, sl_wire_error *e)
 {
     uint64_t max;
     if (req_name(t, "group", req->pull.group, e) != 0 ||
         uint_or(t, "max", 1, SL_PULL_BATCH_MAX, 1, &max, e) != 0 ||
-        uint_or(t, "wait_ms", 0, SL_WAIT_MS_MAX, 0, &req->pull.wait_ms, e) != 0)
+        uint_or(t, "wait_ms", 0, SL_WAIT_MS_MAX, 0, &req->pull.wait_ms, e) != 0 ||
+        decode_pull_acks(t, &req->pull, &req->owned, e) != 0)
         return -1;
     req->pull.max = (size_t)max;
     return 0;

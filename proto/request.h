@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include "core/event.h"
 #include "core/group.h"
+#include "core/lease.h"
 #include "core/slice.h"
 
 #define SL_PROTO_VERSION 1
@@ -80,6 +81,12 @@ typedef struct sl_req_pull {
     char group[SL_GROUP_NAME_MAX + 1]; /* valid group name, NUL-terminated */
     size_t max;                        /* 1..SL_PULL_BATCH_MAX, default 1 */
     uint64_t wait_ms;                  /* 0..SL_WAIT_MS_MAX, default 0 */
+    sl_slice *ack;                     /* tokens to ack before pulling ("ack"); NULL if none */
+    size_t nack;                       /* 0..SL_SETTLE_BATCH_MAX */
+    sl_token_status *ack_status;       /* nack slots for their statuses (owned with ack) */
+    bool ack_applied;                  /* set by the writer once a run that applied the
+                                          acks has committed: a parked pull that runs
+                                          again reports ack_status, does not re-ack */
 } sl_req_pull;
 
 /* ack, nack, extend, term. */

@@ -558,6 +558,58 @@ TEST(relaxed_sync_mode_serves_and_keeps_data_across_restart)
     CHECK(fixture_down(&f) == 0);
 }
 
+typedef struct publish_later_arg {
+    const char *url;
+    unsigned delay_ms;
+} publish_later_arg;
+
+static void *publish_later(void *p)
+{
+    publish_later_arg *a = p;
+    test_sleep_ms(a->delay_ms);
+    sl_client *c = tc_open(a->url);
+    if (c) {
+        tc_publish(c, "ack.next", "two", NULL);
+        sl_client_close(c);
+    }
+    return NULL;
+}
+
+TEST(pull_with_ack_settles_then_delivers_once)
+{
+    fixture f;
+    REQUIRE(fixture_up(&f, NULL) == 0);
+    REQUIRE(tc_group(f.c, "next", NULL, 60000, 0) == 0);
+    REQUIRE(tc_publish(f.c, "ack.next", "one", NULL));
+    char tok[SL_TOKEN_LEN + 1];
+    REQUIRE(pull_one(f.c, "next", 0, tok, NULL) == 1);
+    /* ack "one" and long-poll for the next: parks, then a publish wakes it */
+    sl_slice acks[2] = {sl_slice_of(tok), sl_slice_of("nonsense")};
+    sl_client *c2 = tc_open(f.d.url);
+    REQUIRE(c2);
+    sl_client_result res = {0};
+    /* publish the second event from another connection while the first waits */
+    uint64_t t0 = test_mono_ms();
+    pthread_t th;
+    publish_later_arg pl = {f.d.url, 300};
+    REQUIRE(pthread_create(&th, NULL, publish_later, &pl) == 0);
+    REQUIRE(sl_client_pull_ack(c2, "next", 5, 5000, acks, 2, &res) == SL_CLIENT_OK);
+    pthread_join(th, NULL);
+    CHECK(test_mono_ms() - t0 >= 250);
+    REQUIRE(res.pull.nacked == 2);
+    CHECK(res.pull.acked[0] == SL_TOKEN_OK);
+    CHECK(res.pull.acked[1] == SL_TOKEN_INVALID);
+    REQUIRE(res.pull.n == 1);
+    CHECK(sl_slice_eq_cstr(res.pull.deliveries[0].event.payload, "two"));
+    sl_client_result_free(&res);
+    REQUIRE(sl_client_group_get(f.c, "next", &res) == SL_CLIENT_OK);
+    CHECK_EQ_U64(res.group.acked, 1); /* acked once, although the pull ran twice */
+    CHECK_EQ_U64(res.group.in_flight, 1);
+    sl_client_result_free(&res);
+    sl_client_close(c2);
+    CHECK(fixture_down(&f) == 0);
+}
+
 UNIT_MAIN("daemon", UNIT_CASE(publish_pull_ack_cycle),
           UNIT_CASE(competing_consumers_get_disjoint_events),
           UNIT_CASE(two_groups_each_get_every_event),
@@ -570,4 +622,5 @@ UNIT_MAIN("daemon", UNIT_CASE(publish_pull_ack_cycle),
           UNIT_CASE(clean_shutdown_and_restart_keep_everything),
           UNIT_CASE(retention_trims_but_keeps_what_groups_need),
           UNIT_CASE(config_file_settings_apply),
-          UNIT_CASE(relaxed_sync_mode_serves_and_keeps_data_across_restart))
+          UNIT_CASE(relaxed_sync_mode_serves_and_keeps_data_across_restart),
+          UNIT_CASE(pull_with_ack_settles_then_delivers_once))

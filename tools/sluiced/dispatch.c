@@ -401,13 +401,44 @@ static sl_err on_delivery(void *ctx, const sl_delivery *d)
     return sl_reply_delivery(l->out, l->instance, d);
 }
 
+/* pull's "ack": settle the tokens (once: a parked pull that runs again only
+ * reports the statuses of its first, committed run). */
+static sl_err pull_acks(dctx *c, failure *f)
+{
+    const sl_req_pull *q = &c->req->pull;
+    if (q->nack == 0 || q->ack_applied)
+        return SL_OK;
+    sl_err rc = sl_lease_settle(c->txn, q->group, SL_SETTLE_ACK, q->ack, q->nack,
+                                SL_DELAY_DEFAULT, (sl_slice){0}, c->now_ms, q->ack_status);
+    if (rc != SL_OK)
+        return group_rc(f, rc, q->group, "group");
+    for (size_t i = 0; i < q->nack; i++)
+        c->fx->made_due |= q->ack_status[i] == SL_TOKEN_OK; /* room for parked pulls */
+    return SL_OK;
+}
+
+static sl_err encode_ack_statuses(sl_reply_buf *out, const sl_req_pull *q)
+{
+    sl_err rc = sl_reply_key(out, "acked");
+    if (rc == SL_OK)
+        rc = sl_reply_array(out, (uint32_t)q->nack);
+    for (size_t i = 0; i < q->nack && rc == SL_OK; i++)
+        rc = sl_reply_str(out, sl_slice_of(sl_token_status_name(q->ack_status[i])));
+    return rc;
+}
+
 static sl_err op_pull(dctx *c, failure *f)
 {
     const sl_req_pull *q = &c->req->pull;
     list_ctx l = {c->out, c->instance, 0};
     sl_pull_result res = {0};
     size_t mark;
-    sl_err rc = sl_reply_ok_begin(c->out, 1);
+    sl_err rc = pull_acks(c, f);
+    if (rc != SL_OK)
+        return rc;
+    rc = sl_reply_ok_begin(c->out, q->nack ? 2 : 1);
+    if (rc == SL_OK && q->nack)
+        rc = encode_ack_statuses(c->out, q);
     if (rc == SL_OK)
         rc = open_list(c->out, "deliveries", &mark);
     if (rc != SL_OK)

@@ -220,6 +220,8 @@ static bool wants_parking(const sl_job *job, const sl_write_effects *fx, bool ok
 
 static void park(sl_writer *w, sl_job *job, const sl_write_effects *fx)
 {
+    /* Its acks are committed now: when it runs again it must not ack again. */
+    job->req.pull.ack_applied = true;
     job->wake_at_ms = job->wait_until_ms;
     if (fx->next_due_ms && fx->next_due_ms < job->wake_at_ms)
         job->wake_at_ms = fx->next_due_ms;
