@@ -10,7 +10,7 @@
 
 typedef enum sl_db {
     SL_DB_META = 0,  /* "format", "instance", "next_seq", "next_group_id", ... */
-    SL_DB_EVENTS,    /* seq(8) -> event record */
+    SL_DB_EVENTS,    /* format 1 only: seq(8) -> event record (empty in format 2) */
     SL_DB_TOPICS,    /* topic name -> topic statistics */
     SL_DB_IDEM,      /* idempotency key -> seq(8) ts(8) */
     SL_DB_IDEM_EXP,  /* ts(8) key -> "" (expiry order) */
@@ -18,6 +18,7 @@ typedef enum sl_db {
     SL_DB_LEASES,    /* gid(4) seq(8) -> lease record */
     SL_DB_DUE,       /* gid(4) due_ms(8) seq(8) -> "" (redelivery order) */
     SL_DB_DLQ,       /* gid(4) seq(8) -> dead-letter record */
+    SL_DB_CHUNKS,    /* format 2: first seq(8) -> chunk of events */
     SL_DB_COUNT
 } sl_db;
 

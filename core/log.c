@@ -1,147 +1,33 @@
 /* log.c: the append-only event log, topic statistics and idempotency keys
- * (see log.h). Record and key layouts are in core/FORMAT.md; the code below
- * must agree with it byte for byte.
+ * (see log.h). Events are stored in chunks (core/chunk.h) in the "chunks"
+ * database; the layouts are in core/FORMAT.md and the code below must agree
+ * with it byte for byte.
  *
- * Sections: event record codec, log state, topic statistics, idempotency
- * keys, append, reads, trim.
+ * Sections: input validation, topic statistics, idempotency keys, chunk
+ * lookup, append, reads, trim.
  */
 #include "log.h"
 
 #include <string.h>
 
 #include "bytes.h"
+#include "chunk.h"
 #include "db.h"
+#include "log_state.h"
 #include "topic.h"
 
-/* ---- event record codec ------------------------------------------------ */
-
-#define SL_EVENT_RECORD_VERSION 1
-#define REC_FIXED_LEN 22 /* version, flags, ts, 4 length bytes, 2 u32 lengths */
-#define REC_OFF_TS 2
-#define REC_OFF_TOPIC_LEN 10
-#define REC_OFF_CT_LEN 11
-#define REC_OFF_KEY_LEN 12
-#define REC_OFF_NHEADERS 13
-#define REC_OFF_HEADERS_LEN 14
-#define REC_OFF_PAYLOAD_LEN 18
 #define SEQ_KEY_LEN 8
-
-/* Bytes of the encoded headers block of ev: per header u16 key length, key,
- * u16 value length, value. */
-static size_t headers_block_len(const sl_event_in *ev)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < ev->nheaders; i++)
-        n += 4 + ev->headers[i].key.len + ev->headers[i].value.len;
-    return n;
-}
+#define TAIL_COPY_MAX 4080 /* largest small tail chunk rewritten by an append */
 
 /* The "bytes" an event counts for in the log and topic statistics. */
 static uint64_t event_in_bytes(const sl_event_in *ev)
 {
-    return ev->payload.len + ev->topic.len + ev->content_type.len + headers_block_len(ev);
+    return ev->payload.len + ev->topic.len + ev->content_type.len + sl_chunk_headers_len(ev);
 }
 
 static uint64_t event_view_bytes(const sl_event_view *ev)
 {
     return ev->payload.len + ev->topic.len + ev->content_type.len + ev->headers_raw_len;
-}
-
-static size_t record_len(const sl_event_in *ev)
-{
-    return REC_FIXED_LEN + ev->topic.len + ev->content_type.len + ev->idem_key.len +
-           headers_block_len(ev) + ev->payload.len;
-}
-
-static uint8_t *put_bytes(uint8_t *p, sl_slice s)
-{
-    if (s.len)
-        memcpy(p, s.ptr, s.len);
-    return p + s.len;
-}
-
-/* Encode ev with timestamp ts into p, which holds record_len(ev) bytes. */
-static void record_write(uint8_t *p, const sl_event_in *ev, uint64_t ts)
-{
-    p[0] = SL_EVENT_RECORD_VERSION;
-    p[1] = 0; /* flags: reserved */
-    sl_put_u64(p + REC_OFF_TS, ts);
-    p[REC_OFF_TOPIC_LEN] = (uint8_t)ev->topic.len;
-    p[REC_OFF_CT_LEN] = (uint8_t)ev->content_type.len;
-    p[REC_OFF_KEY_LEN] = (uint8_t)ev->idem_key.len;
-    p[REC_OFF_NHEADERS] = (uint8_t)ev->nheaders;
-    sl_put_u32(p + REC_OFF_HEADERS_LEN, (uint32_t)headers_block_len(ev));
-    sl_put_u32(p + REC_OFF_PAYLOAD_LEN, (uint32_t)ev->payload.len);
-    p += REC_FIXED_LEN;
-    p = put_bytes(p, ev->topic);
-    p = put_bytes(p, ev->content_type);
-    p = put_bytes(p, ev->idem_key);
-    for (size_t i = 0; i < ev->nheaders; i++) {
-        sl_put_u16(p, (uint16_t)ev->headers[i].key.len);
-        p = put_bytes(p + 2, ev->headers[i].key);
-        sl_put_u16(p, (uint16_t)ev->headers[i].value.len);
-        p = put_bytes(p + 2, ev->headers[i].value);
-    }
-    put_bytes(p, ev->payload);
-}
-
-static sl_slice take_slice(const uint8_t **p, size_t len)
-{
-    sl_slice s = {(const char *)*p, len};
-    *p += len;
-    return s;
-}
-
-/* The headers block of out holds exactly out->nheaders well-formed headers. */
-static sl_err check_headers_block(const sl_event_view *out)
-{
-    size_t pos = 0;
-    sl_header h;
-    for (uint32_t i = 0; i < out->nheaders; i++)
-        if (sl_event_header_next(out, &pos, &h) != SL_OK)
-            return SL_ERR_CORRUPT;
-    return pos == out->headers_raw_len ? SL_OK : SL_ERR_CORRUPT;
-}
-
-/* Decode the record val stored under key into *out (slices point into val). */
-static sl_err record_decode(const MDB_val *key, const MDB_val *val, sl_event_view *out)
-{
-    const uint8_t *p = val->mv_data;
-    if (key->mv_size != SEQ_KEY_LEN || val->mv_size < REC_FIXED_LEN)
-        return SL_ERR_CORRUPT;
-    if (p[0] != SL_EVENT_RECORD_VERSION)
-        return SL_ERR_VERSION;
-    size_t topic_len = p[REC_OFF_TOPIC_LEN], ct_len = p[REC_OFF_CT_LEN];
-    size_t key_len = p[REC_OFF_KEY_LEN], nheaders = p[REC_OFF_NHEADERS];
-    uint64_t headers_len = sl_get_u32(p + REC_OFF_HEADERS_LEN);
-    uint64_t payload_len = sl_get_u32(p + REC_OFF_PAYLOAD_LEN);
-    if (topic_len == 0 || ct_len > SL_CONTENT_TYPE_MAX || key_len > SL_IDEM_KEY_MAX ||
-        nheaders > SL_HEADERS_MAX)
-        return SL_ERR_CORRUPT;
-    if (REC_FIXED_LEN + topic_len + ct_len + key_len + headers_len + payload_len != val->mv_size)
-        return SL_ERR_CORRUPT;
-    memset(out, 0, sizeof *out);
-    out->seq = sl_get_u64(key->mv_data);
-    out->ts_ms = sl_get_u64(p + REC_OFF_TS);
-    p += REC_FIXED_LEN;
-    out->topic = take_slice(&p, topic_len);
-    out->content_type = take_slice(&p, ct_len);
-    out->idem_key = take_slice(&p, key_len);
-    out->nheaders = (uint32_t)nheaders;
-    out->headers_raw = p;
-    out->headers_raw_len = (size_t)headers_len;
-    p += headers_len;
-    out->payload = take_slice(&p, (size_t)payload_len);
-    return check_headers_block(out);
-}
-
-/* Only the timestamp of a record (for searches by time). */
-static sl_err record_ts(const MDB_val *val, uint64_t *ts)
-{
-    if (val->mv_size < REC_FIXED_LEN)
-        return SL_ERR_CORRUPT;
-    *ts = sl_get_u64((const uint8_t *)val->mv_data + REC_OFF_TS);
-    return SL_OK;
 }
 
 /* ---- input validation -------------------------------------------------- */
@@ -188,56 +74,6 @@ static sl_err check_event(const sl_event_in *ev, uint64_t max_payload)
     if (rc == SL_OK)
         rc = check_headers(ev);
     return rc;
-}
-
-/* ---- log state (meta "log_state") -------------------------------------- */
-
-#define LOG_STATE_KEY "log_state"
-#define LOG_STATE_LEN 32
-
-typedef struct log_state {
-    uint64_t next_seq; /* sequence the next appended event gets (from 1) */
-    uint64_t last_ts;  /* timestamp of the newest append (never decreases) */
-    uint64_t events;   /* retained events */
-    uint64_t bytes;    /* retained bytes (see event_in_bytes) */
-} log_state;
-
-static MDB_val state_key(void)
-{
-    MDB_val k = {sizeof LOG_STATE_KEY - 1, (void *)LOG_STATE_KEY};
-    return k;
-}
-
-static sl_err state_load(sl_txn *t, log_state *st)
-{
-    MDB_val k = state_key(), v;
-    int rc = mdb_get(t->txn, sl_dbi(t, SL_DB_META), &k, &v);
-    if (rc == MDB_NOTFOUND) {
-        st->next_seq = 1;
-        st->last_ts = st->events = st->bytes = 0;
-        return SL_OK;
-    }
-    if (rc != MDB_SUCCESS)
-        return sl_err_from_mdb(rc);
-    if (v.mv_size != LOG_STATE_LEN)
-        return SL_ERR_CORRUPT;
-    const uint8_t *p = v.mv_data;
-    st->next_seq = sl_get_u64(p);
-    st->last_ts = sl_get_u64(p + 8);
-    st->events = sl_get_u64(p + 16);
-    st->bytes = sl_get_u64(p + 24);
-    return st->next_seq ? SL_OK : SL_ERR_CORRUPT;
-}
-
-static sl_err state_save(sl_txn *w, const log_state *st)
-{
-    uint8_t buf[LOG_STATE_LEN];
-    sl_put_u64(buf, st->next_seq);
-    sl_put_u64(buf + 8, st->last_ts);
-    sl_put_u64(buf + 16, st->events);
-    sl_put_u64(buf + 24, st->bytes);
-    MDB_val k = state_key(), v = {sizeof buf, buf};
-    return sl_err_from_mdb(mdb_put(w->txn, sl_dbi(w, SL_DB_META), &k, &v, 0));
 }
 
 static uint64_t sub_sat(uint64_t a, uint64_t b)
@@ -465,34 +301,84 @@ static sl_err idem_expire(sl_txn *w, uint64_t now_ms, uint64_t window, size_t bu
     return err;
 }
 
+/* ---- chunk lookup ------------------------------------------------------ */
+
+static sl_err chunk_at(const MDB_val *k, const MDB_val *v, sl_chunk *c)
+{
+    return sl_chunk_parse(k->mv_data, k->mv_size, v->mv_data, v->mv_size, c);
+}
+
+/* Read the chunk under the cursor (op: MDB_FIRST, MDB_NEXT, ...) into *c.
+ * SL_ERR_NOT_FOUND when there is none. */
+static sl_err chunk_get(MDB_cursor *cur, MDB_cursor_op op, sl_chunk *c)
+{
+    MDB_val k, v;
+    int rc = mdb_cursor_get(cur, &k, &v, op);
+    if (rc != MDB_SUCCESS)
+        return sl_err_from_mdb(rc);
+    return chunk_at(&k, &v, c);
+}
+
+static bool chunk_holds(const sl_chunk *c, uint64_t seq)
+{
+    return seq >= c->first_seq && seq - c->first_seq < c->count;
+}
+
+/* Position cur at the chunk holding seq or, when none does, the first chunk
+ * after it. SL_ERR_NOT_FOUND when there is neither. */
+static sl_err chunk_locate(MDB_cursor *cur, uint64_t seq, sl_chunk *c)
+{
+    uint8_t kbuf[SEQ_KEY_LEN];
+    sl_put_u64(kbuf, seq);
+    MDB_val k = {sizeof kbuf, kbuf}, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+        return sl_err_from_mdb(rc);
+    bool after = rc == MDB_SUCCESS;
+    if (after) {
+        sl_err err = chunk_at(&k, &v, c);
+        if (err != SL_OK || c->first_seq == seq)
+            return err;
+    }
+    /* the chunk before the key found (or the last one) may hold seq */
+    sl_err err = chunk_get(cur, after ? MDB_PREV : MDB_LAST, c);
+    if (err == SL_OK && chunk_holds(c, seq))
+        return SL_OK;
+    if (err != SL_OK && err != SL_ERR_NOT_FOUND)
+        return err;
+    if (!after)
+        return SL_ERR_NOT_FOUND;
+    return chunk_get(cur, err == SL_OK ? MDB_NEXT : MDB_FIRST, c);
+}
+
+static sl_err open_chunks(sl_txn *t, MDB_cursor **cur)
+{
+    return sl_err_from_mdb(mdb_cursor_open(t->txn, sl_dbi(t, SL_DB_CHUNKS), cur));
+}
+
+static size_t page_size_of(sl_txn *t)
+{
+    MDB_stat st;
+    if (mdb_env_stat(mdb_txn_env(t->txn), &st) != MDB_SUCCESS || st.ms_psize < 512)
+        return 4096;
+    return st.ms_psize;
+}
+
 /* ---- append ------------------------------------------------------------ */
 
 /* Everything one append batch works with. */
 typedef struct append_ctx {
     sl_txn *w;              /* the caller's write transaction */
-    MDB_cursor *events;     /* cursor on SL_DB_EVENTS for MDB_APPEND */
-    log_state st;           /* log state, saved once at the end */
+    sl_log_state st;        /* log state, saved once at the end */
     uint64_t ts;            /* the batch's timestamp */
     uint64_t window;        /* dedupe window, ms */
     topic_table topics;     /* per-topic deltas of the batch */
 } append_ctx;
 
-static sl_err append_record(append_ctx *c, const sl_event_in *ev, uint64_t seq)
-{
-    uint8_t kbuf[SEQ_KEY_LEN];
-    sl_put_u64(kbuf, seq);
-    MDB_val k = {sizeof kbuf, kbuf}, v = {record_len(ev), NULL};
-    int rc = mdb_cursor_put(c->events, &k, &v, MDB_APPEND | MDB_RESERVE);
-    if (rc == MDB_KEYEXIST)
-        return SL_ERR_CORRUPT; /* the log state is behind the stored events */
-    if (rc != MDB_SUCCESS)
-        return sl_err_from_mdb(rc);
-    record_write(v.mv_data, ev, c->ts);
-    return SL_OK;
-}
-
-/* Append one (valid) event, or find it is a duplicate. */
-static sl_err append_one(append_ctx *c, const sl_event_in *ev, sl_append_result *out)
+/* Decide one (valid) event: a duplicate, or the next sequence. Records its
+ * idempotency key and topic statistics; the event is written later, with its
+ * chunk. */
+static sl_err append_decide(append_ctx *c, const sl_event_in *ev, sl_append_result *out)
 {
     idem_rec old;
     bool has_old = false;
@@ -510,8 +396,8 @@ static sl_err append_one(append_ctx *c, const sl_event_in *ev, sl_append_result 
     if (c->st.next_seq == UINT64_MAX)
         return SL_ERR_STORAGE; /* sequence space exhausted */
     uint64_t seq = c->st.next_seq;
-    sl_err rc = append_record(c, ev, seq);
-    if (rc == SL_OK && ev->idem_key.len) {
+    sl_err rc = SL_OK;
+    if (ev->idem_key.len) {
         idem_rec rec = {seq, c->ts};
         rc = idem_put(c->w, ev->idem_key, &rec, has_old ? &old : NULL);
     }
@@ -527,6 +413,158 @@ static sl_err append_one(append_ctx *c, const sl_event_in *ev, sl_append_result 
     out->ts_ms = c->ts;
     out->duplicate = false;
     return SL_OK;
+}
+
+/* How the new events of one batch are cut into chunks. */
+typedef struct chunk_plan {
+    const sl_event_in *events;  /* the batch */
+    const sl_append_result *out; /* its decisions (duplicates are skipped) */
+    size_t n;                   /* events in the batch */
+    size_t cap;                 /* largest chunk of several events, bytes */
+    size_t small_max;           /* largest small chunk (one page), see tail_extend */
+    uint64_t ts;                /* the batch's timestamp */
+} chunk_plan;
+
+/* From event i, take events into a chunk that starts with len bytes and
+ * count events, until the next would pass the cap or the event limit (a
+ * chunk takes at least one event, however large). Returns the index after
+ * the last event taken; *len and *count grow. */
+static size_t plan_take(const chunk_plan *p, size_t i, size_t *len, uint32_t *count)
+{
+    for (; i < p->n; i++) {
+        if (p->out[i].duplicate)
+            continue;
+        size_t add = sl_chunk_entry_len_in(&p->events[i]);
+        if (*count && (*len + add > p->cap || *count >= SL_CHUNK_MAX_EVENTS))
+            break;
+        *len += add;
+        ++*count;
+    }
+    return i;
+}
+
+/* A small tail chunk the batch may extend (by rewriting it). */
+typedef struct tail_chunk {
+    bool usable;           /* present, small, and the batch may extend it */
+    uint8_t key[SEQ_KEY_LEN]; /* its key */
+    uint8_t copy[TAIL_COPY_MAX]; /* a copy of its value (the rewrite replaces it) */
+    sl_chunk c;            /* parsed from copy */
+} tail_chunk;
+
+/* Look at the last chunk: it must end right before first_seq; keep a copy
+ * when it is small enough to extend at timestamp ts. */
+static sl_err tail_load(MDB_cursor *cur, const chunk_plan *p, uint64_t first_seq,
+                        tail_chunk *t)
+{
+    MDB_val k, v;
+    t->usable = false;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    if (rc == MDB_NOTFOUND)
+        return SL_OK;
+    if (rc != MDB_SUCCESS)
+        return sl_err_from_mdb(rc);
+    sl_chunk c;
+    sl_err err = chunk_at(&k, &v, &c);
+    if (err != SL_OK)
+        return err;
+    if (c.first_seq + c.count > first_seq)
+        return SL_ERR_CORRUPT; /* the log state is behind the stored events */
+    if (c.first_seq + c.count != first_seq || v.mv_size > p->small_max ||
+        v.mv_size > sizeof t->copy || c.count >= SL_CHUNK_MAX_EVENTS ||
+        p->ts - c.first_ts > SL_CHUNK_TS_SPAN_MAX)
+        return SL_OK;
+    memcpy(t->key, k.mv_data, SEQ_KEY_LEN);
+    memcpy(t->copy, v.mv_data, v.mv_size);
+    t->usable = true;
+    return chunk_at(&k, &(MDB_val){v.mv_size, t->copy}, &t->c);
+}
+
+/* Reserve a chunk of len bytes under key seq (appended: the largest key). */
+static sl_err chunk_reserve(MDB_cursor *cur, const uint8_t key[SEQ_KEY_LEN], size_t len,
+                            uint8_t **mem)
+{
+    MDB_val k = {SEQ_KEY_LEN, (void *)key}, v = {len, NULL};
+    int rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND | MDB_RESERVE);
+    if (rc == MDB_KEYEXIST)
+        return SL_ERR_CORRUPT; /* the log state is behind the stored events */
+    if (rc != MDB_SUCCESS)
+        return sl_err_from_mdb(rc);
+    *mem = v.mv_data;
+    return SL_OK;
+}
+
+/* Write events [i, end) (duplicates skipped), count of them, as one chunk of
+ * len bytes, after the records of tail when it is given. */
+static sl_err chunk_write(MDB_cursor *cur, const chunk_plan *p, const tail_chunk *tail,
+                          size_t i, size_t end, uint32_t count, size_t len)
+{
+    uint8_t key[SEQ_KEY_LEN];
+    if (tail)
+        memcpy(key, tail->key, sizeof key);
+    else
+        sl_put_u64(key, p->out[i].seq);
+    uint8_t *mem = NULL;
+    sl_err rc = chunk_reserve(cur, key, len, &mem);
+    if (rc != SL_OK)
+        return rc;
+    sl_chunk_writer w;
+    sl_chunk_writer_start(&w, mem, count, tail ? tail->c.first_ts : p->ts, p->ts);
+    if (tail)
+        sl_chunk_writer_copy(&w, &tail->c);
+    for (; i < end; i++)
+        if (!p->out[i].duplicate)
+            sl_chunk_writer_add_in(&w, &p->events[i], p->ts);
+    return SL_OK;
+}
+
+/* Extend the small tail chunk (at most one page) with the first events of
+ * the batch when it stays small, or when the batch fills it beyond (then it
+ * is a big chunk anyway); *i moves past the events taken. So a stream of
+ * one-event appends fills one page per chunk instead of taking a leaf node
+ * (or a page) per event; the price is a copy of at most one page per append.
+ * (Small chunks are not kept below half a page: LMDB splits a leaf page when
+ * a value in it grows, which leaves leaf pages half empty.) */
+static sl_err tail_extend(MDB_cursor *cur, const chunk_plan *p, uint64_t first_seq, size_t *i)
+{
+    tail_chunk tail;
+    sl_err rc = tail_load(cur, p, first_seq, &tail);
+    if (rc != SL_OK || !tail.usable)
+        return rc;
+    size_t len = tail.c.len;
+    uint32_t count = tail.c.count;
+    size_t end = plan_take(p, *i, &len, &count);
+    if (count == tail.c.count || (end == p->n && len > p->small_max))
+        return SL_OK; /* nothing fits, or it would end as a half-empty overflow chunk */
+    rc = sl_err_from_mdb(mdb_cursor_del(cur, 0)); /* cursor is still on the tail */
+    if (rc == SL_OK)
+        rc = chunk_write(cur, p, &tail, *i, end, count, len);
+    if (rc == SL_OK)
+        *i = end;
+    return rc;
+}
+
+/* Write the batch's new events (the first has sequence first_seq) as chunks. */
+static sl_err write_chunks(sl_txn *w, const chunk_plan *p, uint64_t first_seq)
+{
+    MDB_cursor *cur;
+    sl_err rc = open_chunks(w, &cur);
+    if (rc != SL_OK)
+        return rc;
+    size_t i = 0;
+    rc = tail_extend(cur, p, first_seq, &i);
+    while (rc == SL_OK && i < p->n) {
+        if (p->out[i].duplicate) {
+            i++;
+            continue;
+        }
+        size_t len = SL_CHUNK_HEADER_LEN;
+        uint32_t count = 0;
+        size_t end = plan_take(p, i, &len, &count);
+        rc = chunk_write(cur, p, NULL, i, end, count, len);
+        i = end;
+    }
+    mdb_cursor_close(cur);
+    return rc;
 }
 
 static sl_err check_batch(const sl_store_options *opt, const sl_event_in *events, size_t n,
@@ -559,23 +597,23 @@ sl_err sl_log_append(sl_txn *w, const sl_event_in *events, size_t n, uint64_t no
     c.window = opt->dedupe_window_ms;
     c.topics.n = 0;
     c.topics.removing = false;
-    rc = state_load(w, &c.st);
+    rc = sl_log_state_load(w, &c.st);
     if (rc != SL_OK)
         return rc;
     c.ts = now_ms > c.st.last_ts ? now_ms : c.st.last_ts;
-    int mrc = mdb_cursor_open(w->txn, sl_dbi(w, SL_DB_EVENTS), &c.events);
-    if (mrc != MDB_SUCCESS)
-        return sl_err_from_mdb(mrc);
-    uint64_t before = c.st.next_seq;
+    uint64_t first_seq = c.st.next_seq;
     for (size_t i = 0; i < n && rc == SL_OK; i++)
-        rc = append_one(&c, &events[i], &out[i]);
-    mdb_cursor_close(c.events);
-    if (rc == SL_OK && c.st.next_seq != before) {
+        rc = append_decide(&c, &events[i], &out[i]);
+    if (rc != SL_OK || c.st.next_seq == first_seq)
+        return rc;
+    size_t ps = page_size_of(w);
+    chunk_plan plan = {events, out, n, sl_chunk_cap(ps), sl_chunk_small_max(ps), c.ts};
+    rc = write_chunks(w, &plan, first_seq);
+    if (rc == SL_OK)
         rc = topic_table_flush(w, &c.topics);
-        c.st.last_ts = c.ts;
-        if (rc == SL_OK)
-            rc = state_save(w, &c.st);
-    }
+    c.st.last_ts = c.ts;
+    if (rc == SL_OK)
+        rc = sl_log_state_save(w, &c.st);
     return rc;
 }
 
@@ -586,89 +624,102 @@ static bool txn_ok(const sl_txn *t)
     return t && t->txn && t->store;
 }
 
-/* The seq of the first or last (op) event into *seq; 0 when the log is empty. */
-static sl_err edge_seq(MDB_cursor *cur, MDB_cursor_op op, uint64_t *seq)
-{
-    MDB_val k, v;
-    int rc = mdb_cursor_get(cur, &k, &v, op);
-    *seq = 0;
-    if (rc == MDB_NOTFOUND)
-        return SL_OK;
-    if (rc != MDB_SUCCESS)
-        return sl_err_from_mdb(rc);
-    if (k.mv_size != SEQ_KEY_LEN)
-        return SL_ERR_CORRUPT;
-    *seq = sl_get_u64(k.mv_data);
-    return SL_OK;
-}
-
 sl_err sl_log_get_bounds(sl_txn *t, sl_log_bounds *out)
 {
     if (!txn_ok(t) || !out)
         return SL_ERR_INVALID;
     memset(out, 0, sizeof *out);
-    log_state st;
-    sl_err rc = state_load(t, &st);
+    sl_log_state st;
+    sl_err rc = sl_log_state_load(t, &st);
     if (rc != SL_OK)
         return rc;
     out->next_seq = st.next_seq;
     out->events = st.events;
     out->bytes = st.bytes;
+    if (st.events == 0)
+        return SL_OK;
     MDB_cursor *cur;
-    int mrc = mdb_cursor_open(t->txn, sl_dbi(t, SL_DB_EVENTS), &cur);
-    if (mrc != MDB_SUCCESS)
-        return sl_err_from_mdb(mrc);
-    rc = edge_seq(cur, MDB_FIRST, &out->first_seq);
+    rc = open_chunks(t, &cur);
+    if (rc != SL_OK)
+        return rc;
+    sl_chunk c;
+    rc = chunk_locate(cur, st.head_seq, &c);
     if (rc == SL_OK)
-        rc = edge_seq(cur, MDB_LAST, &out->last_seq);
+        out->first_seq = c.first_seq > st.head_seq ? c.first_seq : st.head_seq;
+    if (rc == SL_OK)
+        rc = chunk_get(cur, MDB_LAST, &c);
+    if (rc == SL_OK)
+        out->last_seq = c.first_seq + c.count - 1;
     mdb_cursor_close(cur);
-    return rc;
+    return rc == SL_ERR_NOT_FOUND ? SL_ERR_CORRUPT : rc; /* events counted, none stored */
 }
 
 sl_err sl_log_get(sl_txn *t, uint64_t seq, sl_event_view *out)
 {
     if (!txn_ok(t) || !out)
         return SL_ERR_INVALID;
-    uint8_t kbuf[SEQ_KEY_LEN];
-    sl_put_u64(kbuf, seq);
-    MDB_val k = {sizeof kbuf, kbuf}, v;
-    int rc = mdb_get(t->txn, sl_dbi(t, SL_DB_EVENTS), &k, &v);
-    if (rc != MDB_SUCCESS)
-        return sl_err_from_mdb(rc);
-    return record_decode(&k, &v, out);
+    sl_log_state st;
+    sl_err rc = sl_log_state_load(t, &st);
+    if (rc != SL_OK)
+        return rc;
+    if (seq < st.head_seq || seq >= st.next_seq)
+        return SL_ERR_NOT_FOUND;
+    MDB_cursor *cur;
+    rc = open_chunks(t, &cur);
+    if (rc != SL_OK)
+        return rc;
+    sl_chunk c;
+    rc = chunk_locate(cur, seq, &c);
+    if (rc == SL_OK)
+        rc = chunk_holds(&c, seq) ? sl_chunk_event(&c, (uint32_t)(seq - c.first_seq), out)
+                                  : SL_ERR_NOT_FOUND;
+    mdb_cursor_close(cur);
+    return rc;
 }
 
-/* Position cur at the first event with seq >= seq: its seq and ts. */
-static sl_err seek_ts(MDB_cursor *cur, uint64_t seq, uint64_t *found_seq, uint64_t *ts)
+/* The first index of c whose timestamp is >= ts_ms (c->count if none). */
+static sl_err chunk_search_time(const sl_chunk *c, uint64_t ts_ms, uint32_t *index)
 {
-    uint8_t kbuf[SEQ_KEY_LEN];
-    sl_put_u64(kbuf, seq);
-    MDB_val k = {sizeof kbuf, kbuf}, v;
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    if (rc != MDB_SUCCESS)
-        return sl_err_from_mdb(rc);
-    if (k.mv_size != SEQ_KEY_LEN)
-        return SL_ERR_CORRUPT;
-    *found_seq = sl_get_u64(k.mv_data);
-    return record_ts(&v, ts);
+    uint32_t lo = 0, hi = c->count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        uint64_t ts;
+        sl_err rc = sl_chunk_event_ts(c, mid, &ts);
+        if (rc != SL_OK)
+            return rc;
+        if (ts >= ts_ms)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    *index = lo;
+    return SL_OK;
 }
 
-/* Binary search over [lo, hi) (hi = last + 1) for the first event with
- * timestamp >= ts_ms; keys may have gaps, so each probe lands on the first
- * existing key at or after its midpoint. */
+/* Binary search over the chunks holding [lo, hi) for the first event with
+ * timestamp >= ts_ms: each probe lands on the chunk holding its midpoint
+ * (or the next one), whose first and last timestamps halve the range, and
+ * the chunk that straddles ts_ms is searched inside. */
 static sl_err search_time(MDB_cursor *cur, uint64_t lo, uint64_t hi, uint64_t ts_ms,
                           uint64_t *best)
 {
     while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2, k = 0, ts = 0;
-        sl_err rc = seek_ts(cur, mid, &k, &ts);
+        sl_chunk c;
+        sl_err rc = chunk_locate(cur, lo + (hi - lo) / 2, &c);
         if (rc != SL_OK)
             return rc;
-        if (ts >= ts_ms) {
-            *best = k;
-            hi = mid;
+        uint64_t end = c.first_seq + c.count;
+        if (c.last_ts < ts_ms) {
+            lo = end;
+        } else if (c.first_ts >= ts_ms || c.first_seq >= hi) {
+            *best = c.first_seq;
+            hi = c.first_seq;
         } else {
-            lo = k + 1;
+            uint32_t index;
+            rc = chunk_search_time(&c, ts_ms, &index);
+            if (rc == SL_OK)
+                *best = c.first_seq + index;
+            return rc;
         }
     }
     return SL_OK;
@@ -686,14 +737,14 @@ sl_err sl_log_seq_at_time(sl_txn *t, uint64_t ts_ms, uint64_t *seq_out)
     if (b.first_seq == 0)
         return SL_OK;
     MDB_cursor *cur;
-    int mrc = mdb_cursor_open(t->txn, sl_dbi(t, SL_DB_EVENTS), &cur);
-    if (mrc != MDB_SUCCESS)
-        return sl_err_from_mdb(mrc);
+    rc = open_chunks(t, &cur);
+    if (rc != SL_OK)
+        return rc;
     uint64_t best = b.next_seq;
     rc = search_time(cur, b.first_seq, b.last_seq + 1, ts_ms, &best);
     mdb_cursor_close(cur);
     if (rc == SL_OK)
-        *seq_out = best;
+        *seq_out = best < b.first_seq ? b.first_seq : best;
     return rc == SL_ERR_NOT_FOUND ? SL_ERR_CORRUPT : rc;
 }
 
@@ -704,34 +755,50 @@ sl_err sl_log_iter_open(sl_txn *t, uint64_t from_seq, sl_log_iter *it)
     memset(it, 0, sizeof *it);
     if (!txn_ok(t))
         return SL_ERR_INVALID;
+    sl_log_state st;
+    sl_err rc = sl_log_state_load(t, &st);
+    if (rc != SL_OK)
+        return rc;
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(t->txn, sl_dbi(t, SL_DB_EVENTS), &cur);
-    if (rc != MDB_SUCCESS)
-        return sl_err_from_mdb(rc);
+    rc = open_chunks(t, &cur);
+    if (rc != SL_OK)
+        return rc;
     it->txn = t;
     it->cursor = cur;
-    it->next = from_seq;
+    it->next = from_seq > st.head_seq ? from_seq : st.head_seq;
     it->started = false;
     return SL_OK;
+}
+
+/* The chunk holding it->next or the next one after it; the cursor stays on
+ * the chunk between calls. */
+static sl_err iter_chunk(sl_log_iter *it, sl_chunk *c)
+{
+    if (!it->started)
+        return chunk_locate(it->cursor, it->next, c);
+    sl_err rc = chunk_get(it->cursor, MDB_GET_CURRENT, c);
+    if (rc == SL_OK && it->next - c->first_seq >= c->count)
+        rc = chunk_get(it->cursor, MDB_NEXT, c);
+    return rc;
 }
 
 sl_err sl_log_iter_next(sl_log_iter *it, sl_event_view *out)
 {
     if (!it || !it->cursor || !out)
         return SL_ERR_INVALID;
-    uint8_t kbuf[SEQ_KEY_LEN];
-    sl_put_u64(kbuf, it->next);
-    MDB_val k = {sizeof kbuf, kbuf}, v;
-    int rc = mdb_cursor_get(it->cursor, &k, &v, it->started ? MDB_NEXT : MDB_SET_RANGE);
-    if (rc == MDB_NOTFOUND)
+    sl_chunk c;
+    sl_err rc = iter_chunk(it, &c);
+    if (rc == SL_ERR_NOT_FOUND)
         return SL_ERR_END;
-    if (rc != MDB_SUCCESS)
-        return sl_err_from_mdb(rc);
+    if (rc != SL_OK)
+        return rc;
     it->started = true;
-    sl_err err = record_decode(&k, &v, out);
-    if (err == SL_OK)
-        it->next = out->seq + 1;
-    return err;
+    if (it->next < c.first_seq)
+        it->next = c.first_seq; /* a gap in the log */
+    rc = sl_chunk_event(&c, (uint32_t)(it->next - c.first_seq), out);
+    if (rc == SL_OK)
+        it->next++;
+    return rc;
 }
 
 void sl_log_iter_close(sl_log_iter *it)
@@ -785,7 +852,7 @@ sl_err sl_topics_each(sl_txn *t, sl_topic_cb cb, void *ctx)
 
 /* True when the log, holding st, with the oldest event at ts, is over a
  * retention limit of r at now_ms. */
-static bool over_retention(const sl_retention *r, const log_state *st, uint64_t ts,
+static bool over_retention(const sl_retention *r, const sl_log_state *st, uint64_t ts,
                            uint64_t now_ms)
 {
     if (r->max_age_ms && now_ms > r->max_age_ms && ts < now_ms - r->max_age_ms)
@@ -798,28 +865,45 @@ static bool over_retention(const sl_retention *r, const log_state *st, uint64_t 
 /* Everything one trim works with. */
 typedef struct trim_ctx {
     sl_txn *w;                  /* the caller's write transaction */
-    MDB_cursor *events;         /* cursor on SL_DB_EVENTS */
+    MDB_cursor *chunks;         /* cursor on SL_DB_CHUNKS */
     const sl_retention *ret;    /* the store's retention limits */
-    log_state st;               /* log state, saved once at the end */
+    sl_log_state st;            /* log state, saved once at the end */
     topic_table topics;         /* per-topic deletions */
 } trim_ctx;
 
-/* Delete the head event if a limit asks for it and the floor allows it.
- * *done is set when trimming must stop. */
-static sl_err trim_head(trim_ctx *c, uint64_t now_ms, uint64_t floor_seq, bool *done)
+/* Delete the head chunk when every event in it is trimmed (below head_seq).
+ * Leaves the cursor anywhere; *c is the head chunk still stored. */
+static sl_err drop_spent_chunks(trim_ctx *x, sl_chunk *c, bool *empty)
 {
-    MDB_val k, v;
-    int rc = mdb_cursor_get(c->events, &k, &v, MDB_FIRST);
+    for (;;) {
+        sl_err rc = chunk_get(x->chunks, MDB_FIRST, c);
+        *empty = rc == SL_ERR_NOT_FOUND;
+        if (rc != SL_OK)
+            return *empty ? SL_OK : rc;
+        if (c->first_seq + c->count > x->st.head_seq)
+            return SL_OK;
+        rc = sl_err_from_mdb(mdb_cursor_del(x->chunks, 0));
+        if (rc != SL_OK)
+            return rc;
+    }
+}
+
+/* Trim the head event if a limit asks for it and the floor allows it; whole
+ * chunks go once all their events are trimmed. *done: trimming must stop. */
+static sl_err trim_head(trim_ctx *x, uint64_t now_ms, uint64_t floor_seq, bool *done)
+{
+    sl_chunk c;
+    bool empty;
     *done = true;
-    if (rc == MDB_NOTFOUND)
-        return SL_OK;
-    if (rc != MDB_SUCCESS)
-        return sl_err_from_mdb(rc);
+    sl_err err = drop_spent_chunks(x, &c, &empty);
+    if (err != SL_OK || empty || x->st.events == 0)
+        return err;
+    uint64_t seq = x->st.head_seq > c.first_seq ? x->st.head_seq : c.first_seq;
     sl_event_view ev;
-    sl_err err = record_decode(&k, &v, &ev);
+    err = sl_chunk_event(&c, (uint32_t)(seq - c.first_seq), &ev);
     if (err != SL_OK)
         return err;
-    if (ev.seq >= floor_seq || !over_retention(c->ret, &c->st, ev.ts_ms, now_ms))
+    if (seq >= floor_seq || !over_retention(x->ret, &x->st, ev.ts_ms, now_ms))
         return SL_OK;
     uint64_t bytes = event_view_bytes(&ev);
     /* Copy the topic first: writes (a table flush) may move the page it is on. */
@@ -828,14 +912,12 @@ static sl_err trim_head(trim_ctx *c, uint64_t now_ms, uint64_t floor_seq, bool *
         return SL_ERR_CORRUPT;
     memcpy(name, ev.topic.ptr, ev.topic.len);
     sl_slice topic = {name, ev.topic.len};
-    err = topic_table_note(c->w, &c->topics, topic, ev.seq, bytes);
+    err = topic_table_note(x->w, &x->topics, topic, seq, bytes);
     if (err != SL_OK)
         return err;
-    rc = mdb_cursor_del(c->events, 0);
-    if (rc != MDB_SUCCESS)
-        return sl_err_from_mdb(rc);
-    c->st.events = sub_sat(c->st.events, 1);
-    c->st.bytes = sub_sat(c->st.bytes, bytes);
+    x->st.head_seq = seq + 1;
+    x->st.events = sub_sat(x->st.events, 1);
+    x->st.bytes = sub_sat(x->st.bytes, bytes);
     *done = false;
     return SL_OK;
 }
@@ -848,29 +930,34 @@ sl_err sl_log_trim(sl_txn *w, uint64_t now_ms, uint64_t floor_seq, size_t max_de
     if (!txn_ok(w) || !w->write)
         return SL_ERR_INVALID;
     const sl_store_options *opt = sl_store_options_of(w->store);
-    trim_ctx c;
-    c.w = w;
-    c.ret = &opt->retention;
-    c.topics.n = 0;
-    c.topics.removing = true;
-    sl_err rc = state_load(w, &c.st);
+    trim_ctx x;
+    x.w = w;
+    x.ret = &opt->retention;
+    x.topics.n = 0;
+    x.topics.removing = true;
+    sl_err rc = sl_log_state_load(w, &x.st);
     if (rc != SL_OK)
         return rc;
-    int mrc = mdb_cursor_open(w->txn, sl_dbi(w, SL_DB_EVENTS), &c.events);
-    if (mrc != MDB_SUCCESS)
-        return sl_err_from_mdb(mrc);
+    rc = open_chunks(w, &x.chunks);
+    if (rc != SL_OK)
+        return rc;
     size_t n = 0;
     bool done = false;
     while (n < max_delete && !done && rc == SL_OK) {
-        rc = trim_head(&c, now_ms, floor_seq, &done);
+        rc = trim_head(&x, now_ms, floor_seq, &done);
         if (rc == SL_OK && !done)
             n++;
     }
-    mdb_cursor_close(c.events);
     if (rc == SL_OK && n) {
-        rc = topic_table_flush(w, &c.topics);
+        sl_chunk c;
+        bool empty;
+        rc = drop_spent_chunks(&x, &c, &empty); /* the last chunk emptied */
+    }
+    mdb_cursor_close(x.chunks);
+    if (rc == SL_OK && n) {
+        rc = topic_table_flush(w, &x.topics);
         if (rc == SL_OK)
-            rc = state_save(w, &c.st);
+            rc = sl_log_state_save(w, &x.st);
     }
     if (rc == SL_OK)
         rc = idem_expire(w, now_ms, opt->dedupe_window_ms, max_delete);

@@ -14,9 +14,11 @@
 
 #include "bytes.h"
 #include "db.h"
+#include "log_format_v1.h"
 
 #define MIB (1024ull * 1024ull)
-#define SL_FORMAT_VERSION 1u          /* the on-disk format this code writes */
+#define SL_FORMAT_VERSION 2u          /* the on-disk format this code writes */
+#define SL_FORMAT_UPGRADABLE 1u       /* the older format it upgrades at open */
 #define SL_MAP_MIN_BYTES (1 * MIB)    /* smallest accepted initial map */
 #define SL_QUOTA_MAX_BYTES (1ull << 50) /* 1 PiB: beyond it sizes stop being sane */
 #define SL_READERS_MAX 65536u         /* most reader slots accepted */
@@ -43,6 +45,7 @@ static const char *const db_names[SL_DB_COUNT] = {
     [SL_DB_META] = "meta",       [SL_DB_EVENTS] = "events", [SL_DB_TOPICS] = "topics",
     [SL_DB_IDEM] = "idem",       [SL_DB_IDEM_EXP] = "idem_exp", [SL_DB_GROUPS] = "groups",
     [SL_DB_LEASES] = "leases",   [SL_DB_DUE] = "due",       [SL_DB_DLQ] = "dlq",
+    [SL_DB_CHUNKS] = "chunks",
 };
 
 sl_err sl_err_from_mdb(int rc)
@@ -166,7 +169,18 @@ static sl_err store_is_empty(sl_store *s, MDB_txn *txn, bool *empty)
     return SL_OK;
 }
 
-/* Read meta "format"; write it on a new store; refuse other versions. */
+/* Write meta "format" = SL_FORMAT_VERSION in txn. */
+static sl_err put_format(sl_store *s, MDB_txn *txn)
+{
+    uint8_t buf[4];
+    sl_put_u32(buf, SL_FORMAT_VERSION);
+    MDB_val key = {6, (void *)"format"}, val = {sizeof buf, buf};
+    return sl_err_from_mdb(mdb_put(txn, s->dbi[SL_DB_META], &key, &val, 0));
+}
+
+/* Read meta "format"; write it on a new store; refuse other versions.
+ * Format 1 is accepted here and upgraded by upgrade_format() after the
+ * start-up transaction (s->format_version stays 1 until then). */
 static sl_err check_format(sl_store *s, MDB_txn *txn)
 {
     MDB_val key = {6, (void *)"format"}, val;
@@ -175,7 +189,9 @@ static sl_err check_format(sl_store *s, MDB_txn *txn)
         if (val.mv_size != 4)
             return SL_ERR_VERSION;
         s->format_version = sl_get_u32(val.mv_data);
-        return s->format_version == SL_FORMAT_VERSION ? SL_OK : SL_ERR_VERSION;
+        bool known = s->format_version == SL_FORMAT_VERSION ||
+                     s->format_version == SL_FORMAT_UPGRADABLE;
+        return known ? SL_OK : SL_ERR_VERSION;
     }
     if (rc != MDB_NOTFOUND)
         return sl_err_from_mdb(rc);
@@ -185,12 +201,8 @@ static sl_err check_format(sl_store *s, MDB_txn *txn)
         return err;
     if (!empty) /* data without a format record: not something we wrote */
         return SL_ERR_VERSION;
-    uint8_t buf[4];
-    sl_put_u32(buf, SL_FORMAT_VERSION);
-    val.mv_size = sizeof buf;
-    val.mv_data = buf;
     s->format_version = SL_FORMAT_VERSION;
-    return sl_err_from_mdb(mdb_put(txn, s->dbi[SL_DB_META], &key, &val, 0));
+    return put_format(s, txn);
 }
 
 /* Read meta "instance", creating a random one on a new store. */
@@ -239,6 +251,41 @@ static sl_err startup_txn(sl_store *s)
         return err;
     }
     return sl_err_from_mdb(mdb_txn_commit(txn));
+}
+
+/* One upgrade transaction; *done once the store is format 2. */
+static sl_err upgrade_txn(sl_store *s, bool *done)
+{
+    sl_txn w;
+    sl_err rc = sl_txn_begin_write(s, &w);
+    if (rc != SL_OK)
+        return rc;
+    rc = sl_log_upgrade_v1_step(&w, SL_UPGRADE_STEP_EVENTS, done);
+    if (rc == SL_OK && *done)
+        rc = put_format(s, w.txn);
+    if (rc != SL_OK) {
+        sl_txn_abort(&w);
+        return rc;
+    }
+    return sl_txn_commit(&w);
+}
+
+/* Upgrade a format 1 store in place (core/FORMAT.md, "Upgrading"): bounded
+ * transactions, each committed, so a crash or an error leaves a store that
+ * the next open resumes. The map grows (into the non-publish reserve) when a
+ * step needs it. */
+static sl_err upgrade_format(sl_store *s)
+{
+    bool done = s->format_version == SL_FORMAT_VERSION;
+    while (!done) {
+        sl_err rc = upgrade_txn(s, &done);
+        if (rc == SL_ERR_MAP_FULL)
+            rc = sl_store_grow(s, false);
+        if (rc != SL_OK)
+            return rc;
+    }
+    s->format_version = SL_FORMAT_VERSION;
+    return SL_OK;
 }
 
 static sl_err open_env(sl_store *s)
@@ -296,6 +343,8 @@ sl_err sl_store_open(const sl_store_options *opt, sl_store **out)
     err = s->map_lock_ready ? open_env(s) : SL_ERR_NOMEM;
     if (err == SL_OK)
         err = startup_txn(s);
+    if (err == SL_OK)
+        err = upgrade_format(s);
     if (err != SL_OK) {
         sl_store_close(s);
         return err == SL_ERR_NOT_FOUND ? SL_ERR_STORAGE : err;

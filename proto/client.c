@@ -1538,8 +1538,10 @@ static sl_client_status call_end(call *k, sl_client_status packed, uint64_t time
     sl_client_status st = sink_status(&k->s, packed);
     nng_msg *msg = NULL;
     if (st == SL_CLIENT_OK) {
-        if (nng_msg_alloc(&msg, k->buf.len) == 0)
-            memcpy(nng_msg_body(msg), k->buf.data, k->buf.len);
+        if (nng_msg_alloc(&msg, k->buf.len) == 0) {
+            if (k->buf.len) /* an empty raw request has no buffer at all */
+                memcpy(nng_msg_body(msg), k->buf.data, k->buf.len);
+        }
         else
             st = SL_CLIENT_ERR_NOMEM;
     }
