@@ -257,6 +257,7 @@ typedef struct pull_run {
     sl_delivery_cb cb;     /* where deliveries go */
     void *ctx;             /* cb's context */
     MDB_cursor *due;       /* cursor on DB_DUE, opened once */
+    sl_log_reader log;     /* event lookups for redeliveries, opened once */
     bool scan_cut;         /* stopped scanning new events at NEW_SCAN_MAX */
     sl_pull_result res;    /* what the caller gets */
 } pull_run;
@@ -285,7 +286,7 @@ static sl_err deliver(pull_run *p, const sl_event_view *ev, const sl_lease_rec *
 static sl_err redeliver(pull_run *p, uint64_t seq, const sl_lease_rec *old)
 {
     sl_event_view ev;
-    sl_err rc = sl_log_get(p->w, seq, &ev);
+    sl_err rc = sl_log_reader_get(&p->log, seq, &ev);
     if (rc == SL_ERR_NOT_FOUND) { /* trimmed by hard retention: nothing to deliver */
         uncount(&p->g, old->state);
         return sl_lease_rec_del(p->w, p->g.gid, seq, old->due_ms);
@@ -519,7 +520,10 @@ sl_err sl_lease_pull(sl_txn *w, const char *group, size_t max, uint64_t now_ms,
     int mrc = mdb_cursor_open(w->txn, sl_dbi(w, SL_DB_DUE), &p.due);
     if (mrc != 0)
         return sl_err_from_mdb(mrc);
-    rc = pull_steps(&p);
+    rc = sl_log_reader_open(w, &p.log);
+    if (rc == SL_OK)
+        rc = pull_steps(&p);
+    sl_log_reader_close(&p.log);
     mdb_cursor_close(p.due);
     if (rc == SL_OK && res)
         *res = p.res;

@@ -654,26 +654,57 @@ sl_err sl_log_get_bounds(sl_txn *t, sl_log_bounds *out)
     return rc == SL_ERR_NOT_FOUND ? SL_ERR_CORRUPT : rc; /* events counted, none stored */
 }
 
-sl_err sl_log_get(sl_txn *t, uint64_t seq, sl_event_view *out)
+sl_err sl_log_reader_open(sl_txn *t, sl_log_reader *r)
 {
-    if (!txn_ok(t) || !out)
+    if (!txn_ok(t) || !r)
         return SL_ERR_INVALID;
+    memset(r, 0, sizeof *r);
     sl_log_state st;
     sl_err rc = sl_log_state_load(t, &st);
     if (rc != SL_OK)
         return rc;
-    if (seq < st.head_seq || seq >= st.next_seq)
-        return SL_ERR_NOT_FOUND;
     MDB_cursor *cur;
     rc = open_chunks(t, &cur);
     if (rc != SL_OK)
         return rc;
+    r->txn = t;
+    r->cursor = cur;
+    r->head_seq = st.head_seq;
+    r->next_seq = st.next_seq;
+    return SL_OK;
+}
+
+sl_err sl_log_reader_get(sl_log_reader *r, uint64_t seq, sl_event_view *out)
+{
+    if (!r || !r->cursor || !out)
+        return SL_ERR_INVALID;
+    if (seq < r->head_seq || seq >= r->next_seq)
+        return SL_ERR_NOT_FOUND;
     sl_chunk c;
-    rc = chunk_locate(cur, seq, &c);
+    sl_err rc = chunk_locate(r->cursor, seq, &c);
     if (rc == SL_OK)
         rc = chunk_holds(&c, seq) ? sl_chunk_event(&c, (uint32_t)(seq - c.first_seq), out)
                                   : SL_ERR_NOT_FOUND;
-    mdb_cursor_close(cur);
+    return rc;
+}
+
+void sl_log_reader_close(sl_log_reader *r)
+{
+    if (r && r->cursor) {
+        mdb_cursor_close(r->cursor);
+        r->cursor = NULL;
+    }
+}
+
+sl_err sl_log_get(sl_txn *t, uint64_t seq, sl_event_view *out)
+{
+    if (!out)
+        return SL_ERR_INVALID;
+    sl_log_reader r;
+    sl_err rc = sl_log_reader_open(t, &r);
+    if (rc == SL_OK)
+        rc = sl_log_reader_get(&r, seq, out);
+    sl_log_reader_close(&r);
     return rc;
 }
 

@@ -47,6 +47,23 @@ sl_err sl_log_get_bounds(sl_txn *t, sl_log_bounds *out);
 /* Read one event. SL_ERR_NOT_FOUND if not retained. */
 sl_err sl_log_get(sl_txn *t, uint64_t seq, sl_event_view *out);
 
+/* Many lookups by sequence in one transaction with one cursor (no
+ * allocation per lookup): for pull's redeliveries and DLQ listings. */
+typedef struct sl_log_reader {
+    sl_txn *txn;        /* the transaction it reads in */
+    void *cursor;       /* MDB_cursor on the chunks */
+    uint64_t head_seq;  /* internal: first retained sequence when opened */
+    uint64_t next_seq;  /* internal: the next sequence to be appended */
+} sl_log_reader;
+
+/* Open a reader in t; close it with sl_log_reader_close before t ends. */
+sl_err sl_log_reader_open(sl_txn *t, sl_log_reader *r);
+/* Like sl_log_get. The view lives until the transaction ends or the log is
+ * written (trims) in it. */
+sl_err sl_log_reader_get(sl_log_reader *r, uint64_t seq, sl_event_view *out);
+/* Close; safe on a zeroed reader. */
+void sl_log_reader_close(sl_log_reader *r);
+
 /* First sequence whose timestamp is >= ts_ms; next_seq when there is none. */
 sl_err sl_log_seq_at_time(sl_txn *t, uint64_t ts_ms, uint64_t *seq_out);
 
