@@ -1,0 +1,1111 @@
+/* bench.c: sluice-bench, the benchmark program.
+ *
+ * One command starts each system in turn (sluice, then every comparison
+ * driver that is available), runs the same workloads against it on loopback,
+ * and prints one set of tables (stdout, and a Markdown report with --report):
+ * publish throughput, pull+ack throughput, paced latency, disk per event,
+ * memory and restart time with a backlog, two baselines of the file system
+ * (fdatasync, raw LMDB), and the targets with PASS/FAIL.
+ *
+ * Every measured run gets a fresh server in its own directory under the work
+ * directory, removed after the run (unless --keep). SIGINT/SIGTERM end the
+ * runs early; the servers are always stopped, the report holds what was
+ * measured. Exit status: 0 when every run worked (whatever the targets say),
+ * 1 when a run failed, 2 on bad usage, 130 when interrupted.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "driver.h"
+#include "stats.h"
+#include "workload.h"
+
+extern char **environ;
+
+#define NKINDS 4           /* systems: sluice, redis always, redis everysec, jetstream */
+#define NPAYLOADS 2
+#define NPRODUCERS 3
+#define NBATCHES 3
+#define NCONSUMERS 2
+#define NSTAGES 3          /* backlog memory samples */
+#define TOPIC_BYTES 11     /* strlen("bench.event") */
+#define LATENCY_RATE 10000.0
+#define PULL_BATCH 1000u
+#define BACKLOG_PRODUCERS 4u
+#define BACKLOG_BATCH 1000u
+#define BACKLOG_CAP_MS 1800000u /* 30 min: a bound, not a target */
+#define PREPUBLISH_CAP_MS 120000u
+#define COUNT_MAX 1000000000ull
+
+enum { KIND_SLUICE, KIND_REDIS_ALWAYS, KIND_REDIS_EVERYSEC, KIND_JETSTREAM };
+enum { ONLY_SLUICE = 1u, ONLY_REDIS = 2u, ONLY_JETSTREAM = 4u };
+
+static const size_t payload_sizes[NPAYLOADS] = {256, 4096};
+static const unsigned producer_counts[NPRODUCERS] = {1, 4, 64};
+static const size_t batch_sizes[NBATCHES] = {1, 100, 1000};
+static const unsigned consumer_counts[NCONSUMERS] = {1, 4};
+static const double stage_fractions[NSTAGES] = {0.1, 0.5, 1.0};
+static const char *const kind_slug[NKINDS] = {"sluice", "redis-always", "redis-everysec",
+                                              "jetstream"};
+static const unsigned kind_only[NKINDS] = {ONLY_SLUICE, ONLY_REDIS, ONLY_REDIS,
+                                           ONLY_JETSTREAM};
+
+typedef struct options {
+    bool quick;            /* small counts and caps: the test suite's smoke run */
+    bool keep;             /* keep the work directory and the run directories */
+    bool compare_backlog;  /* the backlog workload for every system, not only sluice */
+    const char *report;    /* Markdown report path; NULL: stdout only */
+    unsigned only;         /* ONLY_* bits; 0: every system */
+    uint64_t events;       /* events per throughput run */
+    uint64_t backlog;      /* events of the memory / restart backlog */
+    uint64_t cap_ms;       /* wall-time cap of one measured run */
+    const char *workdir;   /* NULL: a new temporary directory */
+} options;
+
+/* One measured value: state 0 not run, 1 measured, -1 failed. */
+typedef struct rate_cell {
+    bench_rate r;          /* the outcome */
+    int state;             /* 0 not run, 1 measured, -1 failed */
+} rate_cell;
+
+typedef struct lat_cell {
+    bench_latency l;       /* the outcome */
+    int state;             /* 0 not run, 1 measured, -1 failed */
+} lat_cell;
+
+typedef struct disk_cell {
+    uint64_t bytes;        /* disk_bytes after the run */
+    uint64_t events;       /* events the run stored */
+    int state;             /* 0 not run, 1 measured, -1 failed */
+} disk_cell;
+
+typedef struct mem_cell {
+    uint64_t events;       /* backlog when sampled */
+    bench_mem mem;         /* the server's memory */
+    uint64_t disk;         /* its data on disk */
+    int state;             /* 0 not run, 1 measured, -1 failed */
+} mem_cell;
+
+/* Everything measured on one system. */
+typedef struct sys_result {
+    int kind;                                         /* KIND_* */
+    const bench_driver *drv;                          /* its driver */
+    rate_cell publish[NPAYLOADS][NPRODUCERS][NBATCHES];
+    disk_cell disk[NPAYLOADS];                        /* after 4 producers x 1000 */
+    rate_cell pull[NCONSUMERS];
+    lat_cell lat_publish;                             /* single publishes */
+    lat_cell lat_delivery;                            /* publish to delivery */
+    mem_cell stage[NSTAGES + 1];                      /* backlog samples, then after restart */
+    double restart_ms;                                /* ready time with the backlog */
+    int restart_state;                                /* 0 not run, 1 measured, -1 failed */
+} sys_result;
+
+/* The whole run: options, baselines, results, the stop flag. */
+typedef struct bench_run {
+    options opt;                /* parsed options */
+    char command[8192];         /* the exact command, for the report */
+    atomic_int stop;            /* set by the signal thread */
+    atomic_int finished;        /* tells the signal thread to return */
+    char workdir[PATH_MAX];     /* where every run directory goes */
+    bool own_workdir;           /* created by us: removed at the end unless --keep */
+    unsigned next_dir;          /* number of the next run directory */
+    double fsync_us;            /* median fdatasync after a 4 KiB pwrite */
+    int fsync_state;            /* 0 not run, 1 measured, -1 failed */
+    rate_cell lmdb;             /* raw LMDB batched appends */
+    sys_result sys[NKINDS];     /* one per available system, in kind order */
+    size_t nsys;                /* entries of sys in use */
+    int failures;               /* runs that failed */
+} bench_run;
+
+/* ---- options ------------------------------------------------------------ */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: sluice-bench [options]\n"
+            "  --quick              small counts (2k events per run, 20k backlog, 1 s caps)\n"
+            "  --report FILE        also write the Markdown report to FILE\n"
+            "  --only SYSTEM        sluice, redis or jetstream (repeatable; default all)\n"
+            "  --events N           events per throughput run (200000)\n"
+            "  --backlog N          events of the memory/restart backlog (10000000)\n"
+            "  --compare-backlog    run the backlog workload on every system\n"
+            "  --workdir DIR        where the servers keep their data (a new temp dir)\n"
+            "  --keep               keep the work directory\n"
+            "env: SLUICED  the sluiced executable (default: ../sluiced/sluiced)\n");
+}
+
+static int parse_count(const char *flag, const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v == 0 || v > COUNT_MAX) {
+        fprintf(stderr, "sluice-bench: %s wants a count 1..%llu, not '%s'\n", flag,
+                COUNT_MAX, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_only(const char *s, unsigned *only)
+{
+    if (strcmp(s, "sluice") == 0)
+        *only |= ONLY_SLUICE;
+    else if (strcmp(s, "redis") == 0)
+        *only |= ONLY_REDIS;
+    else if (strcmp(s, "jetstream") == 0)
+        *only |= ONLY_JETSTREAM;
+    else {
+        fprintf(stderr, "sluice-bench: --only wants sluice, redis or jetstream, not '%s'\n", s);
+        return -1;
+    }
+    return 0;
+}
+
+/* One option taking a value; *i moves past it. 0, -1 (bad), 1 (not ours). */
+static int parse_valued(options *o, int argc, char **argv, int *i, uint64_t *events,
+                        uint64_t *backlog)
+{
+    const char *a = argv[*i];
+    bool known = strcmp(a, "--report") == 0 || strcmp(a, "--only") == 0 ||
+                 strcmp(a, "--events") == 0 || strcmp(a, "--backlog") == 0 ||
+                 strcmp(a, "--workdir") == 0;
+    if (!known)
+        return 1;
+    if (*i + 1 >= argc || argv[*i + 1][0] == '\0') {
+        fprintf(stderr, "sluice-bench: %s needs a value\n", a);
+        return -1;
+    }
+    const char *v = argv[++*i];
+    if (strcmp(a, "--report") == 0)
+        o->report = v;
+    else if (strcmp(a, "--workdir") == 0)
+        o->workdir = v;
+    else if (strcmp(a, "--only") == 0)
+        return parse_only(v, &o->only);
+    else
+        return parse_count(a, v, strcmp(a, "--events") == 0 ? events : backlog);
+    return 0;
+}
+
+/* 0 to run, 1 after --help, -1 on bad usage. */
+static int parse_options(int argc, char **argv, options *o)
+{
+    uint64_t events = 0, backlog = 0;
+    memset(o, 0, sizeof *o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 1;
+        }
+        if (strcmp(a, "--quick") == 0)
+            o->quick = true;
+        else if (strcmp(a, "--keep") == 0)
+            o->keep = true;
+        else if (strcmp(a, "--compare-backlog") == 0)
+            o->compare_backlog = true;
+        else {
+            int rc = parse_valued(o, argc, argv, &i, &events, &backlog);
+            if (rc == 1)
+                fprintf(stderr, "sluice-bench: unknown option '%s'\n", a);
+            if (rc != 0) {
+                usage(stderr);
+                return -1;
+            }
+        }
+    }
+    o->events = events ? events : o->quick ? 2000 : 200000;
+    o->backlog = backlog ? backlog : o->quick ? 20000 : 10000000;
+    o->cap_ms = o->quick ? 1000 : 4000;
+    return 0;
+}
+
+/* The command line as a shell would take it back, SLUICED first. */
+static void format_command(char *out, size_t cap, int argc, char **argv)
+{
+    size_t len = 0;
+    const char *sluiced = getenv("SLUICED");
+    out[0] = '\0';
+    if (sluiced && *sluiced)
+        len += (size_t)snprintf(out, cap, "SLUICED=%s ", sluiced);
+    for (int i = 0; i < argc && len < cap; i++) {
+        bool plain = argv[i][0] && strspn(argv[i], "abcdefghijklmnopqrstuvwxyz"
+                                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                   "0123456789-_./=:+,@%") == strlen(argv[i]);
+        len += (size_t)snprintf(out + len, cap - len, plain ? "%s%s" : "%s'%s'",
+                                i ? " " : "", argv[i]);
+    }
+}
+
+/* ---- signals: a thread turns SIGINT/SIGTERM into run->stop ---------------- */
+
+typedef struct sig_watch {
+    sigset_t set;           /* SIGINT, SIGTERM: blocked in every thread */
+    bench_run *run;         /* borrowed */
+    pthread_t thread;       /* the sigwait thread */
+    bool running;           /* thread started */
+} sig_watch;
+
+static void *sig_main(void *arg)
+{
+    sig_watch *w = arg;
+    for (;;) {
+        int sig;
+        if (sigwait(&w->set, &sig) != 0)
+            continue;
+        if (atomic_load(&w->run->finished))
+            return NULL;
+        atomic_store(&w->run->stop, 1);
+        static const char msg[] = "sluice-bench: interrupted; stopping the servers\n";
+        if (write(2, msg, sizeof msg - 1) < 0)
+            continue;
+    }
+}
+
+static int sig_watch_start(sig_watch *w, bench_run *run)
+{
+    memset(w, 0, sizeof *w);
+    w->run = run;
+    sigemptyset(&w->set);
+    sigaddset(&w->set, SIGINT);
+    sigaddset(&w->set, SIGTERM);
+    if (pthread_sigmask(SIG_BLOCK, &w->set, NULL) != 0 ||
+        pthread_create(&w->thread, NULL, sig_main, w) != 0) {
+        fprintf(stderr, "sluice-bench: cannot watch for signals\n");
+        return -1;
+    }
+    w->running = true;
+    return 0;
+}
+
+static void sig_watch_stop(sig_watch *w)
+{
+    if (!w->running)
+        return;
+    atomic_store(&w->run->finished, 1);
+    pthread_kill(w->thread, SIGTERM);
+    pthread_join(w->thread, NULL);
+    w->running = false;
+}
+
+/* ---- the work directory ----------------------------------------------------- */
+
+static int workdir_open(bench_run *run)
+{
+    const char *dir = run->opt.workdir;
+    if (dir) {
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+            fprintf(stderr, "sluice-bench: mkdir %s: %s\n", dir, strerror(errno));
+            return -1;
+        }
+        if (!realpath(dir, run->workdir)) {
+            fprintf(stderr, "sluice-bench: %s: %s\n", dir, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    snprintf(run->workdir, sizeof run->workdir, "%s/sluice-bench-XXXXXX", base);
+    if (!mkdtemp(run->workdir)) {
+        fprintf(stderr, "sluice-bench: mkdtemp in %s: %s\n", base, strerror(errno));
+        return -1;
+    }
+    run->own_workdir = true;
+    return 0;
+}
+
+static void workdir_close(bench_run *run)
+{
+    if (run->opt.keep)
+        fprintf(stderr, "sluice-bench: kept %s\n", run->workdir);
+    else if (run->own_workdir && bench_rmtree(run->workdir) != 0)
+        fprintf(stderr, "sluice-bench: cannot remove %s\n", run->workdir);
+}
+
+/* ---- running one job on a fresh system ------------------------------------ */
+
+typedef int (*system_job)(bench_run *run, sys_result *sr, const bench_target *t, void *ctx);
+
+static int setup_system(const bench_driver *drv, bench_system *sys)
+{
+    bench_conn *c;
+    if (drv->connect(sys, &c) != 0)
+        return -1;
+    int rc = drv->setup(c);
+    drv->disconnect(c);
+    return rc;
+}
+
+/* Start a server in a new directory, set it up, run job, stop, clean up.
+ * Returns job's result, -1 when the server did not come up, 0 when the
+ * run was skipped because of a signal. */
+static int on_fresh_system(bench_run *run, sys_result *sr, system_job job, void *ctx)
+{
+    if (atomic_load(&run->stop))
+        return 0;
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof dir, "%s/%s-%u", run->workdir, kind_slug[sr->kind],
+                 run->next_dir++) >= (int)sizeof dir ||
+        mkdir(dir, 0755) != 0) {
+        fprintf(stderr, "sluice-bench: cannot make a run directory in %s\n", run->workdir);
+        return -1;
+    }
+    bench_system *sys = NULL;
+    int rc = sr->drv->start(dir, &sys);
+    if (rc == 0) {
+        rc = setup_system(sr->drv, sys);
+        bench_target t = {sr->drv, sys, &run->stop};
+        if (rc == 0)
+            rc = job(run, sr, &t, ctx);
+        sr->drv->stop(sys);
+    }
+    if (!run->opt.keep)
+        bench_rmtree(dir);
+    return rc;
+}
+
+static int cell_state(bench_run *run, int rc)
+{
+    if (rc == 0)
+        return 1;
+    run->failures++;
+    return -1;
+}
+
+/* Record how a run on a fresh system went: a run cut short by a signal is
+ * left out (state 0) unless it failed. */
+static void record(bench_run *run, int rc, int *state)
+{
+    if (rc == 0 && atomic_load(&run->stop))
+        return;
+    *state = cell_state(run, rc);
+}
+
+/* ---- the jobs --------------------------------------------------------------- */
+
+typedef struct publish_spec {
+    int p, k, b;            /* indexes into payload_sizes, producer_counts, batch_sizes */
+} publish_spec;
+
+static int job_publish(bench_run *run, sys_result *sr, const bench_target *t, void *ctx)
+{
+    const publish_spec *s = ctx;
+    rate_cell *cell = &sr->publish[s->p][s->k][s->b];
+    int rc = bench_publish_run(t, producer_counts[s->k], batch_sizes[s->b],
+                               payload_sizes[s->p], run->opt.events, run->opt.cap_ms, &cell->r);
+    fprintf(stderr, "  %s: publish %zu B, %u x %zu: %.0f events/s%s\n", sr->drv->name,
+            payload_sizes[s->p], producer_counts[s->k], batch_sizes[s->b], cell->r.per_s,
+            cell->r.capped ? " (capped)" : "");
+    if (rc == 0 && producer_counts[s->k] == 4 && batch_sizes[s->b] == 1000) {
+        sr->disk[s->p].bytes = t->drv->disk_bytes(t->sys);
+        sr->disk[s->p].events = cell->r.events;
+        sr->disk[s->p].state = 1;
+    }
+    return rc;
+}
+
+static int job_pull(bench_run *run, sys_result *sr, const bench_target *t, void *ctx)
+{
+    const int *ci = ctx;
+    rate_cell *cell = &sr->pull[*ci];
+    bench_rate pre;
+    uint64_t cap = run->opt.cap_ms * 10 > PREPUBLISH_CAP_MS ? run->opt.cap_ms * 10
+                                                              : PREPUBLISH_CAP_MS;
+    if (bench_publish_run(t, 4, PULL_BATCH, 256, run->opt.events, cap, &pre) != 0)
+        return -1;
+    int rc = bench_pull_run(t, consumer_counts[*ci], PULL_BATCH, pre.events, run->opt.cap_ms,
+                            &cell->r);
+    fprintf(stderr, "  %s: pull+ack, %u consumer(s): %.0f events/s%s\n", sr->drv->name,
+            consumer_counts[*ci], cell->r.per_s, cell->r.capped ? " (capped)" : "");
+    return rc;
+}
+
+static uint64_t latency_events(const bench_run *run)
+{
+    uint64_t by_time = (uint64_t)(LATENCY_RATE * (double)run->opt.cap_ms / 1000.0);
+    return run->opt.events < by_time ? run->opt.events : by_time;
+}
+
+static void print_latency_progress(const char *name, const char *what, const bench_latency *l)
+{
+    fprintf(stderr, "  %s: %s latency at %.0f/s: p50 %.3f ms, p99 %.3f ms (%.0f/s achieved)\n",
+            name, what, l->rate_target, l->p50_us / 1000, l->p99_us / 1000, l->rate_achieved);
+}
+
+static int job_latency_publish(bench_run *run, sys_result *sr, const bench_target *t,
+                               void *ctx)
+{
+    (void)ctx;
+    bench_latency *l = &sr->lat_publish.l;
+    int rc = bench_latency_publish(t, LATENCY_RATE, latency_events(run), run->opt.cap_ms, l);
+    print_latency_progress(sr->drv->name, "publish", l);
+    return rc;
+}
+
+static int job_latency_delivery(bench_run *run, sys_result *sr, const bench_target *t,
+                                void *ctx)
+{
+    (void)ctx;
+    bench_latency *l = &sr->lat_delivery.l;
+    int rc = bench_latency_delivery(t, LATENCY_RATE, latency_events(run), 256,
+                                    run->opt.cap_ms, l);
+    print_latency_progress(sr->drv->name, "delivery", l);
+    return rc;
+}
+
+static int sample_memory(const bench_target *t, uint64_t events, mem_cell *cell)
+{
+    cell->events = events;
+    cell->disk = t->drv->disk_bytes(t->sys);
+    int rc = bench_mem_read(t->drv->pid(t->sys), &cell->mem);
+    cell->state = rc == 0 ? 1 : -1;
+    fprintf(stderr, "  %s: memory at %llu events: VmHWM %.1f MiB, private %.1f MiB\n",
+            t->drv->name, (unsigned long long)events, (double)cell->mem.hwm_kib / 1024,
+            (double)cell->mem.private_kib / 1024);
+    return rc;
+}
+
+static int job_backlog(bench_run *run, sys_result *sr, const bench_target *t, void *ctx)
+{
+    (void)ctx;
+    uint64_t done = 0;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < NSTAGES && !atomic_load(&run->stop); i++) {
+        uint64_t goal = (uint64_t)((double)run->opt.backlog * stage_fractions[i]);
+        bench_rate r;
+        if (goal > done)
+            rc = bench_publish_run(t, BACKLOG_PRODUCERS, BACKLOG_BATCH, 256, goal - done,
+                                   BACKLOG_CAP_MS, &r);
+        if (rc == 0 && goal > done)
+            done += r.events;
+        if (rc == 0)
+            rc = sample_memory(t, done, &sr->stage[i]);
+    }
+    if (rc != 0 || atomic_load(&run->stop))
+        return rc;
+    rc = t->drv->restart(t->sys, &sr->restart_ms);
+    sr->restart_state = rc == 0 ? 1 : -1;
+    fprintf(stderr, "  %s: restart with %llu events: ready in %.1f ms\n", sr->drv->name,
+            (unsigned long long)done, sr->restart_ms);
+    if (rc == 0)
+        rc = sample_memory(t, done, &sr->stage[NSTAGES]);
+    return rc;
+}
+
+/* ---- the plan ------------------------------------------------------------------ */
+
+static void run_publish_matrix(bench_run *run, sys_result *sr)
+{
+    for (int p = 0; p < NPAYLOADS; p++)
+        for (int k = 0; k < NPRODUCERS; k++)
+            for (int b = 0; b < NBATCHES && !atomic_load(&run->stop); b++) {
+                publish_spec s = {p, k, b};
+                record(run, on_fresh_system(run, sr, job_publish, &s),
+                       &sr->publish[p][k][b].state);
+            }
+}
+
+static void run_system(bench_run *run, sys_result *sr)
+{
+    fprintf(stderr, "sluice-bench: %s (%s)\n", sr->drv->name, sr->drv->setting);
+    run_publish_matrix(run, sr);
+    for (int c = 0; c < NCONSUMERS && !atomic_load(&run->stop); c++)
+        record(run, on_fresh_system(run, sr, job_pull, &c), &sr->pull[c].state);
+    if (!atomic_load(&run->stop))
+        record(run, on_fresh_system(run, sr, job_latency_publish, NULL),
+               &sr->lat_publish.state);
+    if (!atomic_load(&run->stop))
+        record(run, on_fresh_system(run, sr, job_latency_delivery, NULL),
+               &sr->lat_delivery.state);
+    if ((sr->kind == KIND_SLUICE || run->opt.compare_backlog) && !atomic_load(&run->stop)) {
+        int backlog_state = 0;
+        record(run, on_fresh_system(run, sr, job_backlog, NULL), &backlog_state);
+    }
+}
+
+static void run_baselines(bench_run *run)
+{
+    unsigned rounds = run->opt.quick ? 100 : 1000;
+    run->fsync_state = cell_state(run, bench_fsync_baseline(run->workdir, rounds,
+                                                            run->opt.cap_ms, &run->fsync_us));
+    char dir[PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s/lmdb-baseline", run->workdir);
+    run->lmdb.state = cell_state(run, bench_lmdb_baseline(dir, 1000, 256, run->opt.events,
+                                                          run->opt.cap_ms, &run->lmdb.r));
+    fprintf(stderr, "sluice-bench: fdatasync median %.1f us; raw LMDB %.0f events/s\n",
+            run->fsync_us, run->lmdb.r.per_s);
+}
+
+/* The systems to run: wanted by --only and with a driver (non-NULL). */
+static void plan_systems(bench_run *run)
+{
+    const bench_driver *drivers[NKINDS] = {bench_driver_sluice(), bench_driver_redis_always(),
+                                           bench_driver_redis_everysec(),
+                                           bench_driver_jetstream()};
+    for (int k = 0; k < NKINDS; k++) {
+        bool wanted = run->opt.only == 0 || (run->opt.only & kind_only[k]);
+        if (wanted && !drivers[k] && k != KIND_SLUICE)
+            fprintf(stderr, "sluice-bench: %s is not available; its rows are left out\n",
+                    kind_slug[k]);
+        if (wanted && drivers[k]) {
+            run->sys[run->nsys].kind = k;
+            run->sys[run->nsys].drv = drivers[k];
+            run->nsys++;
+        }
+    }
+}
+
+/* ---- the report: machine ----------------------------------------------------- */
+
+static void first_line(char *s)
+{
+    s[strcspn(s, "\r\n")] = '\0';
+}
+
+/* The first line argv prints on stdout (argv[0] found in PATH), or "". */
+static void capture_line(char *const argv[], char *out, size_t cap)
+{
+    out[0] = '\0';
+    int fds[2];
+    if (pipe(fds) != 0)
+        return;
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    pid_t pid;
+    int err = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    if (f && err == 0 && fgets(out, (int)cap, f))
+        first_line(out);
+    if (f)
+        fclose(f);
+    else
+        close(fds[0]);
+    if (err == 0)
+        waitpid(pid, NULL, 0);
+}
+
+static void cpu_model(char *out, size_t cap)
+{
+    snprintf(out, cap, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0 && strchr(line, ':')) {
+            snprintf(out, cap, "%s", strchr(line, ':') + 2);
+            first_line(out);
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+}
+
+/* The mount holding path (longest matching mount point): device, type, options. */
+static void mount_of(const char *path, char *out, size_t cap)
+{
+    snprintf(out, cap, "unknown");
+    FILE *f = fopen("/proc/self/mounts", "r");
+    char dev[256], mnt[1024], type[64], opts[512];
+    size_t best = 0;
+    while (f && fscanf(f, "%255s %1023s %63s %511s %*d %*d", dev, mnt, type, opts) == 4) {
+        size_t n = strlen(mnt);
+        bool under = strncmp(path, mnt, n) == 0 &&
+                     (path[n] == '/' || path[n] == '\0' || strcmp(mnt, "/") == 0);
+        if (under && n >= best) {
+            best = n;
+            snprintf(out, cap, "%s on %s (%s, %s)", dev, mnt, type, opts);
+        }
+    }
+    if (f)
+        fclose(f);
+}
+
+static void sluiced_version(char *out, size_t cap)
+{
+    const char *bin = getenv("SLUICED");
+    char *const argv[] = {(char *)(bin && *bin ? bin : "sluiced"), "--version", NULL};
+    capture_line(argv, out, cap);
+}
+
+static void print_machine(FILE *f, const bench_run *run)
+{
+    struct utsname u;
+    char cpu[256], mnt[2048], v_sluice[256], v_redis[256], v_nats[256];
+    char *const redis_argv[] = {"redis-server", "--version", NULL};
+    char *const nats_argv[] = {"nats-server", "--version", NULL};
+    cpu_model(cpu, sizeof cpu);
+    mount_of(run->workdir, mnt, sizeof mnt);
+    sluiced_version(v_sluice, sizeof v_sluice);
+    capture_line(redis_argv, v_redis, sizeof v_redis);
+    capture_line(nats_argv, v_nats, sizeof v_nats);
+    if (uname(&u) != 0)
+        memset(&u, 0, sizeof u);
+    fprintf(f, "# sluice-bench report\n\n## Machine\n\n");
+    fprintf(f, "- CPUs: %ld (nproc), model: %s\n", sysconf(_SC_NPROCESSORS_ONLN), cpu);
+    fprintf(f, "- kernel: %s %s %s\n", u.sysname, u.release, u.machine);
+    fprintf(f, "- work directory: %s, file system: %s\n", run->workdir, mnt);
+    fprintf(f, "- versions: %s; %s; %s\n", v_sluice[0] ? v_sluice : "sluiced (unknown)",
+            v_redis[0] ? v_redis : "redis-server not installed",
+            v_nats[0] ? v_nats : "nats-server not installed");
+    fprintf(f, "- command: `%s`\n", run->command);
+    fprintf(f, "- counts: %llu events per run, each run capped at %.1f s (a capped run reports "
+               "events/s over what it did, marked *); backlog %llu events\n",
+            (unsigned long long)run->opt.events, (double)run->opt.cap_ms / 1000,
+            (unsigned long long)run->opt.backlog);
+    fprintf(f, "- systems:\n");
+    for (size_t i = 0; i < run->nsys; i++)
+        fprintf(f, "  - %s: %s\n", run->sys[i].drv->name, run->sys[i].drv->setting);
+    fprintf(f, "\n");
+}
+
+/* ---- the report: tables ---------------------------------------------------------- */
+
+static const sys_result *find_kind(const bench_run *run, int kind)
+{
+    for (size_t i = 0; i < run->nsys; i++)
+        if (run->sys[i].kind == kind)
+            return &run->sys[i];
+    return NULL;
+}
+
+static void rate_text(const rate_cell *c, char *out, size_t cap)
+{
+    if (c->state == 0)
+        snprintf(out, cap, "-");
+    else if (c->state < 0)
+        snprintf(out, cap, "failed");
+    else
+        snprintf(out, cap, "%.0f%s", c->r.per_s, c->r.capped ? "*" : "");
+}
+
+/* sluice / other for two cells, into out; 0 when both are measured. */
+static int ratio_of(const rate_cell *s, const rate_cell *o, double *ratio)
+{
+    if (!s || !o || s->state != 1 || o->state != 1 || o->r.per_s <= 0)
+        return -1;
+    *ratio = s->r.per_s / o->r.per_s;
+    return 0;
+}
+
+static void ratio_text(const rate_cell *s, const rate_cell *o, char *out, size_t cap)
+{
+    double r;
+    if (ratio_of(s, o, &r) == 0)
+        snprintf(out, cap, "%.2fx", r);
+    else
+        snprintf(out, cap, "-");
+}
+
+/* The header of a side-by-side table: lead columns, a column per system,
+ * a ratio column per other system (when sluice ran). */
+static void side_header(FILE *f, const bench_run *run, const char *lead, int nlead)
+{
+    const sys_result *s = find_kind(run, KIND_SLUICE);
+    int cols = nlead;
+    fprintf(f, "| %s |", lead);
+    for (size_t i = 0; i < run->nsys; i++, cols++)
+        fprintf(f, " %s |", run->sys[i].drv->name);
+    for (size_t i = 0; s && i < run->nsys; i++) {
+        if (run->sys[i].kind == KIND_SLUICE)
+            continue;
+        fprintf(f, " sluice / %s |", run->sys[i].drv->name);
+        cols++;
+    }
+    fprintf(f, "\n|");
+    for (int i = 0; i < cols; i++)
+        fprintf(f, "---|");
+    fprintf(f, "\n");
+}
+
+typedef const rate_cell *(*cell_pick)(const sys_result *sr, const void *ctx);
+
+static void side_row(FILE *f, const bench_run *run, const char *lead, cell_pick pick,
+                     const void *ctx)
+{
+    const sys_result *s = find_kind(run, KIND_SLUICE);
+    char buf[64];
+    fprintf(f, "| %s |", lead);
+    for (size_t i = 0; i < run->nsys; i++) {
+        rate_text(pick(&run->sys[i], ctx), buf, sizeof buf);
+        fprintf(f, " %s |", buf);
+    }
+    for (size_t i = 0; s && i < run->nsys; i++) {
+        if (run->sys[i].kind == KIND_SLUICE)
+            continue;
+        ratio_text(pick(s, ctx), pick(&run->sys[i], ctx), buf, sizeof buf);
+        fprintf(f, " %s |", buf);
+    }
+    fprintf(f, "\n");
+}
+
+static const rate_cell *pick_publish(const sys_result *sr, const void *ctx)
+{
+    const publish_spec *p = ctx;
+    return &sr->publish[p->p][p->k][p->b];
+}
+
+static const rate_cell *pick_pull(const sys_result *sr, const void *ctx)
+{
+    return &sr->pull[*(const int *)ctx];
+}
+
+static void print_publish(FILE *f, const bench_run *run)
+{
+    fprintf(f, "## Publish throughput\n\nEvents/s acknowledged by the system (durably, per "
+               "its setting above); each producer has its own connection and publishes "
+               "batches back to back.\n\n");
+    side_header(f, run, "payload | producers | batch", 3);
+    for (int p = 0; p < NPAYLOADS; p++)
+        for (int k = 0; k < NPRODUCERS; k++)
+            for (int b = 0; b < NBATCHES; b++) {
+                char lead[64];
+                publish_spec s = {p, k, b};
+                snprintf(lead, sizeof lead, "%zu B | %u | %zu", payload_sizes[p],
+                         producer_counts[k], batch_sizes[b]);
+                side_row(f, run, lead, pick_publish, &s);
+            }
+    fprintf(f, "\n");
+}
+
+static void print_pull(FILE *f, const bench_run *run)
+{
+    fprintf(f, "## Pull + ack throughput\n\n%llu events of 256 B published first; each "
+               "consumer pulls batches of up to %u and acks them. Events/s consumed.\n\n",
+            (unsigned long long)run->opt.events, PULL_BATCH);
+    side_header(f, run, "consumers", 1);
+    for (int c = 0; c < NCONSUMERS; c++) {
+        char lead[16];
+        snprintf(lead, sizeof lead, "%u", consumer_counts[c]);
+        side_row(f, run, lead, pick_pull, &c);
+    }
+    fprintf(f, "\n");
+}
+
+static void latency_row(FILE *f, const char *name, const char *what, const lat_cell *c)
+{
+    if (c->state == 0)
+        return;
+    if (c->state < 0) {
+        fprintf(f, "| %s | %s | failed | | | | | |\n", name, what);
+        return;
+    }
+    const bench_latency *l = &c->l;
+    fprintf(f, "| %s | %s | %.0f%s | %llu | %.3f | %.3f | %.3f | %.3f |\n", name, what,
+            l->rate_achieved, l->capped ? "*" : "", (unsigned long long)l->events,
+            l->p50_us / 1000, l->p99_us / 1000, l->p999_us / 1000, l->max_us / 1000);
+}
+
+static void print_latency(FILE *f, const bench_run *run)
+{
+    fprintf(f, "## Latency\n\nOne producer, batches of 1, 256 B, paced at %.0f events/s "
+               "(open loop: event i is due at start + i / rate and measured from that due "
+               "time, sent from a pool of connections so a slow reply does not delay the "
+               "schedule). Delivery: a consumer long-polls; the payload carries the due time. "
+               "Milliseconds.\n\n",
+            LATENCY_RATE);
+    fprintf(f, "| system | latency of | achieved events/s | samples | p50 | p99 | p99.9 | max "
+               "|\n|---|---|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < run->nsys; i++) {
+        latency_row(f, run->sys[i].drv->name, "publish", &run->sys[i].lat_publish);
+        latency_row(f, run->sys[i].drv->name, "publish to delivery",
+                    &run->sys[i].lat_delivery);
+    }
+    fprintf(f, "\n");
+}
+
+static void print_disk(FILE *f, const bench_run *run)
+{
+    fprintf(f, "## Disk per event\n\nAfter the publish run with 4 producers and batches of "
+               "1000: data files' disk usage / events stored, and its ratio to payload + topic "
+               "bytes (topic \"bench.event\", %d B).\n\n", TOPIC_BYTES);
+    fprintf(f, "| system | payload | events | disk MiB | bytes/event | ratio to payload+topic "
+               "|\n|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < run->nsys; i++)
+        for (int p = 0; p < NPAYLOADS; p++) {
+            const disk_cell *d = &run->sys[i].disk[p];
+            if (d->state != 1 || d->events == 0)
+                continue;
+            double per = (double)d->bytes / (double)d->events;
+            fprintf(f, "| %s | %zu B | %llu | %.1f | %.0f | %.2f |\n", run->sys[i].drv->name,
+                    payload_sizes[p], (unsigned long long)d->events,
+                    (double)d->bytes / 1048576.0, per,
+                    per / (double)(payload_sizes[p] + TOPIC_BYTES));
+        }
+    fprintf(f, "\n");
+}
+
+static void memory_rows(FILE *f, const sys_result *sr)
+{
+    for (int i = 0; i <= NSTAGES; i++) {
+        const mem_cell *m = &sr->stage[i];
+        if (m->state != 1)
+            continue;
+        fprintf(f, "| %s | %llu%s | %.1f | %.1f | %.1f | %.1f | %.1f |\n", sr->drv->name,
+                (unsigned long long)m->events, i == NSTAGES ? " (after restart)" : "",
+                (double)m->mem.hwm_kib / 1024, (double)m->mem.rss_kib / 1024,
+                (double)m->mem.private_kib / 1024, (double)m->mem.anon_kib / 1024,
+                (double)m->disk / 1048576.0);
+    }
+}
+
+static void print_memory(FILE *f, const bench_run *run)
+{
+    fprintf(f, "## Memory and restart\n\nThe server with a backlog of %llu events of 256 B "
+               "(published by %u producers in batches of %u, nobody consuming), sampled at "
+               "10%%, 50%% and 100%% of it and after a restart. VmHWM from "
+               "/proc/<pid>/status; private = Private_Clean + Private_Dirty and anonymous from "
+               "/proc/<pid>/smaps_rollup (LMDB's map pages read by the server count as "
+               "private clean). MiB.%s\n\n",
+            (unsigned long long)run->opt.backlog, BACKLOG_PRODUCERS, BACKLOG_BATCH,
+            run->opt.compare_backlog ? ""
+                                     : " Redis and JetStream hold a backlog in RAM: they "
+                                       "run this only with --compare-backlog.");
+    fprintf(f, "| system | backlog events | VmHWM | VmRSS | private | anonymous | disk |\n"
+               "|---|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < run->nsys; i++)
+        memory_rows(f, &run->sys[i]);
+    fprintf(f, "\n| system | restart: exec to first answered request (ms) |\n|---|---|\n");
+    for (size_t i = 0; i < run->nsys; i++) {
+        const sys_result *sr = &run->sys[i];
+        if (sr->restart_state == 1)
+            fprintf(f, "| %s | %.1f |\n", sr->drv->name, sr->restart_ms);
+        else if (sr->restart_state < 0)
+            fprintf(f, "| %s | failed |\n", sr->drv->name);
+    }
+    fprintf(f, "\n");
+}
+
+static void print_baselines(FILE *f, const bench_run *run)
+{
+    fprintf(f, "## Baselines\n\nSame file system as the servers' data (the work "
+               "directory).\n\n| baseline | value |\n|---|---|\n");
+    if (run->fsync_state == 1)
+        fprintf(f, "| fdatasync after a 4 KiB pwrite, median | %.1f us (%.0f fsyncs/s) |\n",
+                run->fsync_us, run->fsync_us > 0 ? 1e6 / run->fsync_us : 0);
+    else
+        fprintf(f, "| fdatasync after a 4 KiB pwrite, median | failed |\n");
+    char buf[64];
+    rate_text(&run->lmdb, buf, sizeof buf);
+    fprintf(f, "| raw LMDB: batches of 1000 appends of 256 B, MDB_APPEND, synced commit | %s "
+               "events/s |\n\n", buf);
+}
+
+/* ---- the report: targets ------------------------------------------------------------ */
+
+/* A target: measured value against a bound. have 0: n/a (why in note). */
+typedef struct target {
+    const char *what;      /* the target in words */
+    double value;          /* measured (a ratio, or ms) */
+    double bound;          /* the bound */
+    bool at_most;          /* value <= bound (else value >= bound) */
+    bool strict;           /* < or > instead of <= or >= */
+    const char *unit;      /* "x" or " ms" */
+    bool have;             /* value was measured */
+} target;
+
+static void print_target(FILE *f, const target *t)
+{
+    const char *op = t->at_most ? (t->strict ? "<" : "<=") : (t->strict ? ">" : ">=");
+    if (!t->have) {
+        fprintf(f, "| %s | - | %s %.2f%s | n/a |\n", t->what, op, t->bound, t->unit);
+        return;
+    }
+    bool pass = t->at_most ? (t->strict ? t->value < t->bound : t->value <= t->bound)
+                           : (t->strict ? t->value > t->bound : t->value >= t->bound);
+    fprintf(f, "| %s | %.2f%s | %s %.2f%s | %s |\n", t->what, t->value, t->unit, op, t->bound,
+            t->unit, pass ? "PASS" : "FAIL");
+}
+
+static const rate_cell *publish_cell(const bench_run *run, int kind, int p, int k, int b)
+{
+    const sys_result *sr = find_kind(run, kind);
+    return sr ? &sr->publish[p][k][b] : NULL;
+}
+
+static const rate_cell *pull_cell(const bench_run *run, int kind, int c)
+{
+    const sys_result *sr = find_kind(run, kind);
+    return sr ? &sr->pull[c] : NULL;
+}
+
+static target ratio_target(const char *what, const rate_cell *s, const rate_cell *o,
+                           double bound)
+{
+    target t = {.what = what, .bound = bound, .unit = "x"};
+    t.have = ratio_of(s, o, &t.value) == 0;
+    return t;
+}
+
+/* Publish 256 B and 4 KiB with 4 producers x 1000 (index 1, 2). */
+static void throughput_targets(FILE *f, const bench_run *run)
+{
+    const rate_cell *s256 = publish_cell(run, KIND_SLUICE, 0, 1, 2);
+    const rate_cell *s4k = publish_cell(run, KIND_SLUICE, 1, 1, 2);
+    target t[] = {
+        ratio_target("publish 256 B, 4 producers x 1000: sluice / redis (always)", s256,
+                     publish_cell(run, KIND_REDIS_ALWAYS, 0, 1, 2), 3),
+        ratio_target("publish 256 B, 4 producers x 1000: sluice / jetstream", s256,
+                     publish_cell(run, KIND_JETSTREAM, 0, 1, 2), 3),
+        ratio_target("publish 256 B, 4 producers x 1000: sluice / raw LMDB appends", s256,
+                     &run->lmdb, 0.7),
+        ratio_target("pull+ack 256 B, 4 consumers: sluice / redis (always)",
+                     pull_cell(run, KIND_SLUICE, 1), pull_cell(run, KIND_REDIS_ALWAYS, 1), 2.5),
+        ratio_target("pull+ack 256 B, 4 consumers: sluice / jetstream",
+                     pull_cell(run, KIND_SLUICE, 1), pull_cell(run, KIND_JETSTREAM, 1), 3),
+        ratio_target("publish 4 KiB, 4 producers x 1000: sluice / jetstream", s4k,
+                     publish_cell(run, KIND_JETSTREAM, 1, 1, 2), 2),
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        print_target(f, &t[i]);
+}
+
+static void fsync_targets(FILE *f, const bench_run *run)
+{
+    const sys_result *s = find_kind(run, KIND_SLUICE);
+    bool fs = run->fsync_state == 1 && run->fsync_us > 0;
+    const rate_cell *many = s ? &s->publish[0][2][0] : NULL;
+    target t64 = {.what = "publish 256 B, 64 producers x 1: sluice events/s / fsyncs/s of "
+                          "one writer",
+                  .bound = 10, .unit = "x"};
+    t64.have = fs && many && many->state == 1;
+    if (t64.have)
+        t64.value = many->r.per_s / (1e6 / run->fsync_us);
+    const lat_cell *lat = s ? &s->lat_publish : NULL;
+    bool have_lat = lat && lat->state == 1 && lat->l.events > 0;
+    target p50 = {.what = "single publish p50 / one fdatasync (median)", .bound = 1.5,
+                  .at_most = true, .unit = "x", .have = have_lat && fs};
+    if (p50.have)
+        p50.value = lat->l.p50_us / run->fsync_us;
+    target p99 = {.what = "single publish p99", .bound = 2, .at_most = true, .strict = true,
+                  .unit = " ms", .have = have_lat};
+    if (have_lat)
+        p99.value = lat->l.p99_us / 1000;
+    print_target(f, &t64);
+    print_target(f, &p50);
+    print_target(f, &p99);
+}
+
+static void disk_target(FILE *f, const bench_run *run)
+{
+    const sys_result *s = find_kind(run, KIND_SLUICE);
+    const disk_cell *d = s ? &s->disk[1] : NULL;
+    target t = {.what = "disk per 4 KiB event / (payload + topic bytes)", .bound = 1.15,
+                .at_most = true, .unit = "x", .have = d && d->state == 1 && d->events > 0};
+    if (t.have)
+        t.value = (double)d->bytes / (double)d->events / (double)(4096 + TOPIC_BYTES);
+    print_target(f, &t);
+}
+
+static void print_targets(FILE *f, const bench_run *run)
+{
+    fprintf(f, "## Targets\n\nRatios from this run (n/a: a system or baseline it needs was "
+               "not measured).\n\n| target | measured | required | result |\n|---|---|---|---|\n");
+    throughput_targets(f, run);
+    fsync_targets(f, run);
+    disk_target(f, run);
+    fprintf(f, "\n");
+}
+
+static void print_report(FILE *f, const bench_run *run)
+{
+    print_machine(f, run);
+    print_baselines(f, run);
+    print_publish(f, run);
+    print_pull(f, run);
+    print_latency(f, run);
+    print_disk(f, run);
+    print_memory(f, run);
+    print_targets(f, run);
+    if (atomic_load(&run->stop))
+        fprintf(f, "Interrupted: the runs after the signal were not made.\n");
+    if (run->failures)
+        fprintf(f, "%d run(s) failed: see the messages on stderr.\n", run->failures);
+}
+
+static int write_report(const bench_run *run)
+{
+    print_report(stdout, run);
+    fflush(stdout);
+    if (!run->opt.report)
+        return 0;
+    FILE *f = fopen(run->opt.report, "w");
+    if (!f) {
+        fprintf(stderr, "sluice-bench: %s: %s\n", run->opt.report, strerror(errno));
+        return -1;
+    }
+    print_report(f, run);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "sluice-bench: writing %s: %s\n", run->opt.report, strerror(errno));
+        return -1;
+    }
+    fprintf(stderr, "sluice-bench: report written to %s\n", run->opt.report);
+    return 0;
+}
+
+/* ---- main ---------------------------------------------------------------------------- */
+
+static void run_all(bench_run *run)
+{
+    run_baselines(run);
+    for (size_t i = 0; i < run->nsys && !atomic_load(&run->stop); i++)
+        run_system(run, &run->sys[i]);
+}
+
+int main(int argc, char **argv)
+{
+    bench_run *run = calloc(1, sizeof *run);
+    if (!run) {
+        fprintf(stderr, "sluice-bench: out of memory\n");
+        return 1;
+    }
+    int rc = parse_options(argc, argv, &run->opt);
+    if (rc != 0) {
+        free(run);
+        return rc > 0 ? 0 : 2;
+    }
+    format_command(run->command, sizeof run->command, argc, argv);
+    signal(SIGPIPE, SIG_IGN);
+    sig_watch watch;
+    if (sig_watch_start(&watch, run) != 0 || workdir_open(run) != 0) {
+        sig_watch_stop(&watch);
+        free(run);
+        return 1;
+    }
+    plan_systems(run);
+    run_all(run);
+    int report_rc = write_report(run);
+    workdir_close(run);
+    sig_watch_stop(&watch);
+    int status = atomic_load(&run->stop) ? 130 : (run->failures || report_rc) ? 1 : 0;
+    free(run);
+    return status;
+}
