@@ -34,6 +34,14 @@ void sl_reply_free(sl_reply_buf *r)
     sl_reply_init(r);
 }
 
+void sl_reply_shrink(sl_reply_buf *r, size_t keep_bytes)
+{
+    if (r->sbuf.alloc > keep_bytes)
+        sl_reply_free(r);
+    else
+        sl_reply_reset(r);
+}
+
 const void *sl_reply_data(const sl_reply_buf *r)
 {
     return r->sbuf.size ? r->sbuf.data : NULL;

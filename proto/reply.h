@@ -38,6 +38,9 @@ void sl_reply_init(sl_reply_buf *r);
 void sl_reply_reset(sl_reply_buf *r);
 /* Free its memory; r is then as after sl_reply_init. */
 void sl_reply_free(sl_reply_buf *r);
+/* Empty it, and free its memory if it grew past keep_bytes (a server with
+ * thousands of idle reply buffers must not keep each at its largest reply). */
+void sl_reply_shrink(sl_reply_buf *r, size_t keep_bytes);
 
 /* The encoded bytes, owned by r and valid until the next call on r. NULL
  * (with size 0) when nothing was written. */

@@ -5,7 +5,9 @@
  *   - SL_RUN_READ: sl_dispatch_read() at once, in a read-only transaction, on
  *     the calling (nng) thread. It never waits for the writer.
  *   - SL_RUN_WRITE: the writer thread (writer.c) calls sl_dispatch_write()
- *     inside a child transaction of its batch transaction.
+ *     in its batch transaction (optimistically shared by every request of
+ *     the batch; when one fails on its own the batch runs again with each
+ *     request in a child transaction of its own).
  * Both always leave a complete reply (ok or error) in *out unless they return
  * SL_ERR_NOMEM. Data flows one way: request -> core -> reply; dispatch keeps
  * no state of its own beyond the counters in sl_server_counters.
@@ -50,7 +52,7 @@ sl_run_kind sl_dispatch_kind(const sl_request *req);
 sl_err sl_dispatch_read(sl_store *store, const sl_request *req, uint64_t now_ms,
                         const sl_server_counters *counters, sl_reply_buf *out);
 
-/* Run a write request in the child transaction w.
+/* Run a write request in the write transaction w (the batch's, or a child).
  * Returns:
  *   SL_OK: the request succeeded: commit w; *out holds the ok reply.
  *   SL_ERR_MAP_FULL, SL_ERR_TXN_FULL, SL_ERR_STORAGE, SL_ERR_STORAGE_FULL,

@@ -24,6 +24,7 @@ struct sl_job {
     sl_job *next;            /* writer queue / parking list link */
     uint64_t wait_until_ms;  /* pull: long-poll deadline (wall ms); 0 when not waiting */
     uint64_t wake_at_ms;     /* parked pull: when to run it again */
+    size_t bytes;            /* size of the request message (batches are capped by it) */
 };
 
 #endif

@@ -7,6 +7,8 @@
 #include "clock.h"
 #include "logger.h"
 
+#define SL_SLOT_REPLY_KEEP (16u * 1024u) /* reply buffer bytes a slot keeps between requests */
+
 
 static void receive_next(sl_slot *slot)
 {
@@ -34,10 +36,13 @@ static void send_reply(sl_slot *slot)
     const void *data = sl_reply_data(&slot->job.reply);
     size_t size = sl_reply_size(&slot->job.reply);
     drop_request(slot);
-    if (nng_msg_alloc(&msg, 0) != 0 || nng_msg_append(msg, data, size) != 0) {
+    int rv = nng_msg_alloc(&msg, size);
+    if (rv == 0 && size)
+        memcpy(nng_msg_body(msg), data, size);
+    /* thousands of slots: none keeps a big reply's buffer while idle */
+    sl_reply_shrink(&slot->job.reply, SL_SLOT_REPLY_KEEP);
+    if (rv != 0) {
         sl_log_error("out of memory for a %zu-byte reply", size);
-        if (msg)
-            nng_msg_free(msg);
         receive_next(slot); /* the client's receive times out */
         return;
     }
@@ -89,6 +94,7 @@ static void on_request(sl_slot *slot)
         return;
     }
     sl_wire_error err;
+    slot->job.bytes = len;
     slot->decoded = true;
     if (sl_request_decode(nng_msg_body(slot->request), len, &slot->job.req, &err) != 0) {
         sl_reply_reset(&slot->job.reply);

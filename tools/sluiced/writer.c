@@ -11,6 +11,9 @@
 #include "logger.h"
 
 #define BATCH_MAX 256             /* requests per write transaction */
+#define BATCH_BYTES_MAX (8u << 20) /* request bytes per write transaction: LMDB keeps a
+                                      transaction's dirty pages on the heap, so this
+                                      bounds the daemon's memory, not the backlog */
 #define MAINTENANCE_BUDGET 10000  /* records touched per maintenance pass */
 #define GROW_ATTEMPTS 32
 
@@ -84,9 +87,18 @@ static bool any_publish(const batch *b)
     return false;
 }
 
-/* Run job i of b in a child of txn. Returns SL_OK, or a storage-level error
- * that spoils the whole transaction; the job's own failure is in b->ok[i]. */
-static sl_err run_job(const batch *b, sl_txn *txn, size_t i, uint64_t now, bool publish_allowed)
+/* A job failed on its own (bad group, ...) while the batch ran without
+ * per-request isolation: its partial writes, if any, share the batch's
+ * transaction, so the batch must run again with isolation. */
+#define SL_NEEDS_ISOLATION SL_ERR_END
+
+/* Run job i of b in txn. isolate: in a child transaction of its own, so a
+ * job that fails on its own leaves no trace (LMDB allocates a few MiB per
+ * child transaction, so this is the fallback, not the rule). Returns SL_OK,
+ * SL_NEEDS_ISOLATION, or a storage-level error that spoils the whole
+ * transaction; the job's own failure is in b->ok[i]. */
+static sl_err run_job(const batch *b, sl_txn *txn, size_t i, uint64_t now, bool publish_allowed,
+                      bool isolate)
 {
     sl_job *job = b->jobs[i];
     memset(&b->fx[i], 0, sizeof b->fx[i]);
@@ -99,18 +111,24 @@ static sl_err run_job(const batch *b, sl_txn *txn, size_t i, uint64_t now, bool 
                             NULL);
         return SL_OK;
     }
-    sl_txn child;
-    sl_err rc = sl_txn_begin_child(txn, &child);
-    if (rc != SL_OK)
-        return rc;
-    rc = sl_dispatch_write(&child, &job->req, now, &job->reply, &b->fx[i]);
+    sl_txn child, *t = txn;
+    if (isolate) {
+        sl_err rc = sl_txn_begin_child(txn, &child);
+        if (rc != SL_OK)
+            return rc;
+        t = &child;
+    }
+    sl_err rc = sl_dispatch_write(t, &job->req, now, &job->reply, &b->fx[i]);
     if (rc == SL_OK) {
-        rc = sl_txn_commit(&child);
+        rc = isolate ? sl_txn_commit(&child) : SL_OK;
         b->ok[i] = rc == SL_OK;
         return rc;
     }
-    sl_txn_abort(&child);
-    return is_storage_level(rc) ? rc : SL_OK;
+    if (isolate)
+        sl_txn_abort(&child);
+    if (is_storage_level(rc))
+        return rc;
+    return isolate ? SL_OK : SL_NEEDS_ISOLATION;
 }
 
 static sl_err run_maintenance(sl_writer *w, sl_txn *txn, uint64_t now)
@@ -136,14 +154,14 @@ static sl_err run_maintenance(sl_writer *w, sl_txn *txn, uint64_t now)
 
 /* One attempt at the whole batch in one transaction, one commit. */
 static sl_err run_once(sl_writer *w, const batch *b, bool maintain, uint64_t now,
-                       bool publish_allowed)
+                       bool publish_allowed, bool isolate)
 {
     sl_txn txn;
     sl_err rc = sl_txn_begin_write(w->store, &txn);
     if (rc != SL_OK)
         return rc;
     for (size_t i = 0; i < b->n && rc == SL_OK; i++)
-        rc = run_job(b, &txn, i, now, publish_allowed);
+        rc = run_job(b, &txn, i, now, publish_allowed, isolate);
     if (rc == SL_OK && maintain)
         rc = run_maintenance(w, &txn, now);
     if (rc != SL_OK) {
@@ -184,10 +202,15 @@ static void split_batch(sl_writer *w, const batch *b, uint64_t now)
 static void run_batch(sl_writer *w, const batch *b, bool maintain, uint64_t now)
 {
     bool publish_allowed = true;
+    bool isolate = false; /* optimistic: no child transactions until a job fails */
     for (int attempt = 0; attempt < GROW_ATTEMPTS; attempt++) {
-        sl_err rc = run_once(w, b, maintain, now, publish_allowed);
+        sl_err rc = run_once(w, b, maintain, now, publish_allowed, isolate);
         if (rc == SL_OK)
             return;
+        if (rc == SL_NEEDS_ISOLATION) {
+            isolate = true;
+            continue;
+        }
         if (rc == SL_ERR_MAP_FULL) {
             bool pub = publish_allowed && any_publish(b);
             sl_err g = sl_store_grow(w->store, pub);
@@ -302,10 +325,11 @@ static void wait_for_work(sl_writer *w)
 /* Take up to BATCH_MAX submitted jobs into w->batch. Called with mu held. */
 static size_t take_submitted(sl_writer *w)
 {
-    size_t n = 0;
-    while (w->head && n < BATCH_MAX) {
+    size_t n = 0, bytes = 0;
+    while (w->head && n < BATCH_MAX && (n == 0 || bytes + w->head->bytes <= BATCH_BYTES_MAX)) {
         sl_job *j = w->head;
         w->head = j->next;
+        bytes += j->bytes;
         w->batch[n++] = j;
     }
     if (!w->head)
@@ -353,6 +377,7 @@ static void *writer_main(void *arg)
             run_batch(w, &b, maintain, now);
             settle_batch(w, &b, now);
         }
+
         if (w->sync_ms && (stop || now >= w->next_sync_ms))
             relaxed_sync(w, now);
         if (stop)
