@@ -376,6 +376,17 @@ TEST(bad_input_gets_error_replies_and_daemon_stays_up)
     CHECK(strcmp(call_raw_code(f.c, trailing, sizeof trailing, code, sizeof code),
                  "bad_request") == 0);
 
+    /* pull's "ack" must be an array of 1..1000 strings */
+    static const unsigned char ack_int[] = {0x84, 0xa1, 'v', 0x01, 0xa2, 'o', 'p', 0xa4, 'p', 'u',
+                                            'l', 'l', 0xa5, 'g', 'r', 'o', 'u', 'p', 0xa1, 'g',
+                                            0xa3, 'a', 'c', 'k', 0x05};
+    CHECK(strcmp(call_raw_code(f.c, ack_int, sizeof ack_int, code, sizeof code), "wrong_type") == 0);
+    static const unsigned char ack_empty[] = {0x84, 0xa1, 'v', 0x01, 0xa2, 'o', 'p', 0xa4, 'p',
+                                              'u', 'l', 'l', 0xa5, 'g', 'r', 'o', 'u', 'p', 0xa1,
+                                              'g', 0xa3, 'a', 'c', 'k', 0x90};
+    CHECK(strcmp(call_raw_code(f.c, ack_empty, sizeof ack_empty, code, sizeof code),
+                 "invalid_argument") == 0);
+
     /* every truncation of a real publish request */
     sl_client_buf buf = {0};
     sl_event_in ev = {0};
