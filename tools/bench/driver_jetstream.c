@@ -7,7 +7,8 @@
  *
  *   setup     stream "bench" on subject "bench.event": file storage, limits
  *             retention, no limits; durable pull consumer "g": explicit ack,
- *             ack wait 60 s, deliver all, no cap on unacked messages
+ *             ack wait 60 s, deliver all, max ack pending 1,000,000 (far
+ *             above what the workers ever hold unacked; see setup)
  *   publish   n x js_PublishAsync, then js_PublishAsyncComplete: JetStream's
  *             pipelined publish, returning once every message has its ack
  *   pull_ack  natsSubscription_Fetch(max, wait_ms) on a pull subscription
@@ -55,6 +56,7 @@ enum {
     CLOSE_WAIT_MS = 5000,       /* nats library threads winding down */
     FETCH_MIN_WAIT_MS = 10,     /* Fetch needs a positive wait: floor for wait_ms 0 */
     ACK_WAIT_S = 60,            /* consumer ack wait */
+    MAX_ACK_PENDING = 1000000,  /* consumer's cap on delivered, unacked messages */
     TERM_EXIT_CODE = 1,         /* nats-server exits 1 after a clean SIGTERM shutdown */
     START_ATTEMPTS = 3          /* fresh ports tried when the server does not come up */
 };
@@ -355,6 +357,28 @@ static void disconnect(bench_conn *conn)
     pthread_mutex_unlock(&sys->orphans_lock);
 }
 
+/* The consumer's cap on unacked messages must exceed what all workers hold
+ * at once (consumers x batch). The server's default is 1000 for explicit
+ * ack, and nats.c sends max_ack_pending only when it is > 0, so -1 ("no
+ * limit") silently became 1000: with 4 workers fetching 1000 each, the
+ * server stalled at 1000 unacked, every Fetch got a partial batch and then
+ * sat out its whole wait before returning (and acking), 13k events/s. The
+ * value the server accepted is checked, so a cap it rewrites cannot skew
+ * the benchmark unnoticed again. */
+static int check_consumer(const jsConsumerInfo *ci)
+{
+    if (ci == NULL || ci->Config == NULL) {
+        fprintf(stderr, "jetstream: add consumer " CONSUMER ": no consumer info returned\n");
+        return -1;
+    }
+    if (ci->Config->MaxAckPending != MAX_ACK_PENDING) {
+        fprintf(stderr, "jetstream: consumer " CONSUMER ": max ack pending is %lld, not %d\n",
+                (long long)ci->Config->MaxAckPending, MAX_ACK_PENDING);
+        return -1;
+    }
+    return 0;
+}
+
 static int setup(bench_conn *conn)
 {
     const char *subjects[] = {SUBJECT};
@@ -375,10 +399,15 @@ static int setup(bench_conn *conn)
     cc.AckPolicy = js_AckExplicit;
     cc.AckWait = (int64_t)ACK_WAIT_S * 1000000000;
     cc.DeliverPolicy = js_DeliverAll;
-    cc.MaxAckPending = -1; /* unlimited: the default 1000 would throttle big batches */
-    s = js_AddConsumer(NULL, conn->js, STREAM, &cc, NULL, &jerr);
+    cc.MaxAckPending = MAX_ACK_PENDING;
+    jsConsumerInfo *ci = NULL;
+    s = js_AddConsumer(&ci, conn->js, STREAM, &cc, NULL, &jerr);
     if (s != NATS_OK)
         return nats_fail("add consumer " CONSUMER, s, jerr);
+    int rc = check_consumer(ci);
+    jsConsumerInfo_Destroy(ci);
+    if (rc != 0)
+        return -1;
     atomic_store(&conn->sys->stream_ready, true);
     return 0;
 }
