@@ -784,19 +784,13 @@ sl_err sl_log_iter_open(sl_txn *t, uint64_t from_seq, sl_log_iter *it)
     if (!it)
         return SL_ERR_INVALID;
     memset(it, 0, sizeof *it);
-    if (!txn_ok(t))
-        return SL_ERR_INVALID;
-    sl_log_state st;
-    sl_err rc = sl_log_state_load(t, &st);
-    if (rc != SL_OK)
-        return rc;
-    MDB_cursor *cur;
-    rc = open_chunks(t, &cur);
+    sl_log_reader r;
+    sl_err rc = sl_log_reader_open(t, &r);
     if (rc != SL_OK)
         return rc;
     it->txn = t;
-    it->cursor = cur;
-    it->next = from_seq > st.head_seq ? from_seq : st.head_seq;
+    it->cursor = r.cursor; /* the iterator owns the reader's cursor from here */
+    it->next = from_seq > r.head_seq ? from_seq : r.head_seq;
     it->started = false;
     return SL_OK;
 }
