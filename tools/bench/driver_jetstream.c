@@ -264,15 +264,14 @@ static void stop(bench_system *sys)
     free(sys);
 }
 
+static int launch_cb(void *sys)
+{
+    return launch(sys);
+}
+
 static int restart(bench_system *sys, double *ready_ms)
 {
-    if (server_proc_stop(&sys->proc) != 0)
-        fprintf(stderr, "jetstream: restarting after an unclean stop\n");
-    double t0 = server_proc_now_ms();
-    if (launch(sys) != 0)
-        return -1;
-    *ready_ms = server_proc_now_ms() - t0;
-    return 0;
+    return server_proc_restart(&sys->proc, "jetstream", launch_cb, sys, ready_ms);
 }
 
 static uint64_t disk_bytes(bench_system *sys)

@@ -275,3 +275,15 @@ uint64_t server_proc_disk_bytes(const char *dir)
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     return fd < 0 ? 0 : dir_bytes(fd, 0);
 }
+
+int server_proc_restart(server_proc *proc, const char *name, int (*launch)(void *ctx),
+                        void *ctx, double *ready_ms)
+{
+    if (server_proc_stop(proc) != 0)
+        fprintf(stderr, "%s: restarting after an unclean stop\n", name);
+    double t0 = server_proc_now_ms();
+    if (launch(ctx) != 0)
+        return -1;
+    *ready_ms = server_proc_now_ms() - t0;
+    return 0;
+}

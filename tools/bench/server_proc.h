@@ -60,6 +60,12 @@ int server_proc_wait_ready(server_proc *proc, server_probe_fn probe, void *ctx,
  * its term_exit_code, -1 otherwise (it is reaped in every case; proc->pid becomes 0). */
 int server_proc_stop(server_proc *proc);
 
+/* Stop the child and start it again with launch(ctx) (which spawns it and
+ * waits until it answers); *ready_ms gets the time launch took. Returns 0, or
+ * -1 when launch failed. name is for the message about an unclean stop. */
+int server_proc_restart(server_proc *proc, const char *name, int (*launch)(void *ctx),
+                        void *ctx, double *ready_ms);
+
 /* Bytes the regular files under dir take on disk (sum of st_blocks * 512,
  * not following symlinks, at most 32 levels deep). 0 when dir does not
  * exist. Files vanishing during the walk are skipped. */
