@@ -9,7 +9,8 @@
 #include "store.h"
 
 typedef enum sl_db {
-    SL_DB_META = 0,  /* "format", "instance", "next_seq", "next_group_id", ... */
+    SL_DB_META = 0,  /* "format", "instance", "log_state", "next_group_id",
+                        "next_delivery_entry", ... */
     SL_DB_EVENTS,    /* format 1 only: seq(8) -> event record (empty in format 2) */
     SL_DB_TOPICS,    /* topic name -> topic statistics */
     SL_DB_IDEM,      /* idempotency key -> seq(8) ts(8) */
@@ -19,6 +20,10 @@ typedef enum sl_db {
     SL_DB_DUE,       /* gid(4) due_ms(8) seq(8) -> "" (redelivery order) */
     SL_DB_DLQ,       /* gid(4) seq(8) -> dead-letter record */
     SL_DB_CHUNKS,    /* format 2: first seq(8) -> chunk of events */
+    SL_DB_WEBHOOKS,  /* webhook id(8) -> subscription record */
+    SL_DB_WEBHOOK_STATS, /* webhook id(8) -> stats record (counters, latency
+                            histogram, consecutive failures, log size) */
+    SL_DB_DELIVERIES, /* webhook id(8) entry_id(8) -> delivery-log entry */
     SL_DB_COUNT
 } sl_db;
 

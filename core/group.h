@@ -73,7 +73,9 @@ sl_err sl_group_update(sl_txn *w, const sl_group_config *cfg);
 sl_err sl_group_delete(sl_txn *w, const char *name);
 
 /* Read one group with its counters and lag. SL_ERR_NOT_FOUND. Lag is exact
- * for a group with the filter ">"; with other filters it counts matching
+ * for a group with the filter ">" (from the log bounds, no scan), except that
+ * it also counts events of reserved topics (topic.h: webhook test events,
+ * rare) which ">" does not take; with other filters it counts matching
  * events from the cursor on, looking at no more than 1,000,000 events (past
  * that it is the count so far: a lower bound). */
 sl_err sl_group_get(sl_txn *t, const char *name, sl_group_info *out);

@@ -53,7 +53,8 @@ uint64_t sl_group_rec_take_delivery(sl_group_rec *rec);
  * does not measure the filter strings again. */
 typedef struct sl_filter_set {
     uint32_t n;                        /* filters in use */
-    bool all;                          /* one of them is ">": every topic matches */
+    bool all;                          /* one of them is ">": every topic but
+                                          reserved ones (topic.h) matches */
     sl_slice f[SL_FILTERS_MAX];        /* the filters; borrow from the config */
 } sl_filter_set;
 

@@ -1,5 +1,6 @@
 /* lease.c: leases: the lease record and due index, ack tokens, pull,
- * settle (ack / nack / extend / term) and expiry into the DLQ.
+ * settle (ack / nack / extend / term), expiry into the DLQ, and making a
+ * waiting lease due now (webhook retry).
  * See lease.h and lease_record.h; record layouts in core/FORMAT.md.
  *
  * Every lease has a due entry gid(4) due_ms(8) seq(8) in DB_DUE. A pull walks
@@ -119,6 +120,21 @@ sl_err sl_lease_rec_del(sl_txn *w, uint32_t gid, uint64_t seq, uint64_t due_ms)
     return due_del(w, gid, due_ms, seq);
 }
 
+sl_err sl_lease_due_now(sl_txn *w, uint32_t gid, uint64_t seq, uint64_t now_ms)
+{
+    sl_lease_rec old;
+    sl_err rc = sl_lease_rec_get(w, gid, seq, &old);
+    if (rc != SL_OK)
+        return rc;
+    if (old.state != SL_LEASE_WAITING)
+        return SL_ERR_NOT_FOUND;
+    if (old.due_ms <= now_ms)
+        return SL_OK; /* due already */
+    sl_lease_rec lease = old;
+    lease.due_ms = now_ms;
+    return sl_lease_rec_put(w, gid, seq, &lease, &old);
+}
+
 /* ---- tokens --------------------------------------------------------------- */
 
 static void token_format(uint32_t gid, uint64_t seq, uint64_t delivery,
@@ -145,8 +161,7 @@ static int hex_value(char c)
     return -1;
 }
 
-/* Parse a token; false when it is not 32 lowercase hex digits. */
-static bool token_parse(sl_slice tok, uint32_t *gid, uint64_t *seq, uint32_t *delivery)
+bool sl_token_decode(sl_slice tok, uint32_t *gid, uint64_t *seq, uint32_t *delivery)
 {
     if (tok.len != SL_TOKEN_LEN || !tok.ptr)
         return false;
@@ -591,7 +606,7 @@ static sl_err settle_one(settle_run *s, sl_slice token, sl_token_status *st)
 {
     uint32_t gid, delivery;
     uint64_t seq;
-    if (!token_parse(token, &gid, &seq, &delivery) || gid != s->g.gid) {
+    if (!sl_token_decode(token, &gid, &seq, &delivery) || gid != s->g.gid) {
         *st = SL_TOKEN_INVALID;
         return SL_OK;
     }

@@ -4,11 +4,13 @@
  * gid(4) due_ms(8) seq(8) per lease, always equal to the lease's due_ms, so
  * a group's leases can be walked in the order they become due. The put/del
  * functions below keep the two in step. Layout in core/FORMAT.md.
- * lease.c implements these functions; dlq.c (replay) uses them.
+ * lease.c implements these functions; dlq.c (replay) and the webhook
+ * code (webhook_report.c: token decode, retry now) use them.
  */
 #ifndef SLUICE_CORE_LEASE_RECORD_H
 #define SLUICE_CORE_LEASE_RECORD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "bytes.h"
 #include "error.h"
@@ -63,5 +65,17 @@ sl_err sl_lease_rec_put(sl_txn *w, uint32_t gid, uint64_t seq, const sl_lease_re
 /* Delete the lease of (gid, seq) whose due_ms is due_ms, with its due entry.
  * Missing entries are not an error. Storage errors. */
 sl_err sl_lease_rec_del(sl_txn *w, uint32_t gid, uint64_t seq, uint64_t due_ms);
+
+/* Make the waiting lease of (gid, seq) due at now_ms (no later), so the
+ * next pull delivers it; attempt and delivery number are kept. The group
+ * record is unchanged (the lease stays waiting). SL_ERR_NOT_FOUND when
+ * there is no lease or it is in flight; storage errors. */
+sl_err sl_lease_due_now(sl_txn *w, uint32_t gid, uint64_t seq, uint64_t now_ms);
+
+/* Decode an ack token (see core/FORMAT.md, "Ack tokens") into the group id,
+ * the sequence and the low 32 bits of the delivery number. False when it is
+ * not 32 lowercase hex digits. No lookup: whether it still holds a lease is
+ * for the caller to check (sl_lease_rec_get, delivery numbers equal). */
+bool sl_token_decode(sl_slice token, uint32_t *gid, uint64_t *seq, uint32_t *delivery);
 
 #endif

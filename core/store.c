@@ -45,7 +45,8 @@ static const char *const db_names[SL_DB_COUNT] = {
     [SL_DB_META] = "meta",       [SL_DB_EVENTS] = "events", [SL_DB_TOPICS] = "topics",
     [SL_DB_IDEM] = "idem",       [SL_DB_IDEM_EXP] = "idem_exp", [SL_DB_GROUPS] = "groups",
     [SL_DB_LEASES] = "leases",   [SL_DB_DUE] = "due",       [SL_DB_DLQ] = "dlq",
-    [SL_DB_CHUNKS] = "chunks",
+    [SL_DB_CHUNKS] = "chunks",   [SL_DB_WEBHOOKS] = "webhooks",
+    [SL_DB_WEBHOOK_STATS] = "webhook_stats", [SL_DB_DELIVERIES] = "deliveries",
 };
 
 sl_err sl_err_from_mdb(int rc)
@@ -232,7 +233,9 @@ static sl_err load_instance(sl_store *s, MDB_txn *txn)
 }
 
 /* The one start-up write transaction: open every database, check the
- * format, load the instance id. */
+ * format, load the instance id. Databases added to format 2 later (the
+ * webhook ones) are created empty here when an older data directory lacks
+ * them. */
 static sl_err startup_txn(sl_store *s)
 {
     MDB_txn *txn;

@@ -65,10 +65,25 @@ bool sl_filter_valid(sl_slice f)
     return name_valid(f, true);
 }
 
+bool sl_topic_reserved(sl_slice t)
+{
+    return t.len > 0 && t.ptr && t.ptr[0] == '_';
+}
+
+/* True when the first segment of f is '*' or '>'. */
+static bool wild_first_segment(sl_slice f)
+{
+    size_t pos = 0;
+    sl_slice first = take_segment(f, &pos);
+    return is_wild(first, '*') || is_wild(first, '>');
+}
+
 bool sl_filter_match(sl_slice f, sl_slice t)
 {
     if (f.len == 0 || t.len == 0 || !f.ptr || !t.ptr)
         return false;
+    if (sl_topic_reserved(t) && wild_first_segment(f))
+        return false; /* reserved topics only match filters that name them */
     size_t fp = 0, tp = 0;
     while (fp <= f.len) {
         sl_slice fs = take_segment(f, &fp);

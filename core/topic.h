@@ -5,6 +5,13 @@
  * be '*' (exactly one segment) or, as the last segment only, '>' (one or more
  * segments): "order.*" matches "order.created" but not "order" nor
  * "order.line.added"; "order.>" matches both of the latter two but not "order".
+ *
+ * Reserved topics: a topic whose first segment starts with '_' (e.g.
+ * "_wh.<id>", the test topic of a webhook subscription, see webhook.h) is a
+ * valid topic here, but a filter whose FIRST segment is a wildcard ('*' or
+ * '>') does not match it: ">" and "*.x" never see reserved topics, while a
+ * filter that names the first segment ("_wh.>", "_wh.wh_1234") does. Core
+ * accepts reserved topics; the protocol refuses publishing them.
  * Pure functions: no allocation, no state.
  */
 #ifndef SLUICE_CORE_TOPIC_H
@@ -21,7 +28,11 @@ bool sl_topic_valid(sl_slice t);
 /* True when f is a valid filter (a topic, or with '*' / trailing '>'). */
 bool sl_filter_valid(sl_slice f);
 
-/* True when topic t matches filter f. Both must be valid. */
+/* True when topic t matches filter f. Both must be valid. A filter whose
+ * first segment is a wildcard does not match a reserved topic. */
 bool sl_filter_match(sl_slice f, sl_slice t);
+
+/* True when t is a reserved topic: its first segment starts with '_'. */
+bool sl_topic_reserved(sl_slice t);
 
 #endif
