@@ -181,7 +181,7 @@ static sl_err kv_id(sl_reply_buf *r, uint64_t instance, uint64_t seq)
     return sl_reply_kv_str(r, "id", id);
 }
 
-static sl_err kv_slice(sl_reply_buf *r, const char *key, sl_slice v)
+sl_err sl_reply_kv_slice(sl_reply_buf *r, const char *key, sl_slice v)
 {
     sl_err rc = sl_reply_key(r, key);
     return rc != SL_OK ? rc : sl_reply_str(r, v);
@@ -217,7 +217,7 @@ static sl_err pack_event_pairs(sl_reply_buf *r, uint64_t instance, const sl_even
     if (rc == SL_OK)
         rc = kv_id(r, instance, ev->seq);
     if (rc == SL_OK)
-        rc = kv_slice(r, "topic", ev->topic);
+        rc = sl_reply_kv_slice(r, "topic", ev->topic);
     if (rc == SL_OK)
         rc = sl_reply_kv_uint(r, "ts_ms", ev->ts_ms);
     if (rc == SL_OK)
@@ -225,7 +225,7 @@ static sl_err pack_event_pairs(sl_reply_buf *r, uint64_t instance, const sl_even
     if (rc == SL_OK)
         rc = sl_reply_bin(r, ev->payload);
     if (rc == SL_OK && ev->content_type.len > 0)
-        rc = kv_slice(r, "content_type", ev->content_type);
+        rc = sl_reply_kv_slice(r, "content_type", ev->content_type);
     if (rc == SL_OK && ev->nheaders > 0)
         rc = pack_headers(r, ev);
     return rc;
@@ -326,7 +326,7 @@ sl_err sl_reply_dead_letter(sl_reply_buf *r, uint64_t instance, const sl_dead_le
     if (rc == SL_OK)
         rc = sl_reply_kv_uint(r, "dead_at_ms", dl->dead_at_ms);
     if (rc == SL_OK)
-        rc = kv_slice(r, "reason", dl->reason);
+        rc = sl_reply_kv_slice(r, "reason", dl->reason);
     if (rc == SL_OK && dl->event_retained) {
         rc = sl_reply_key(r, "event");
         if (rc == SL_OK)
@@ -339,7 +339,7 @@ sl_err sl_reply_topic(sl_reply_buf *r, const sl_topic_info *t)
 {
     sl_err rc = sl_reply_map(r, 5);
     if (rc == SL_OK)
-        rc = kv_slice(r, "name", t->name);
+        rc = sl_reply_kv_slice(r, "name", t->name);
     if (rc == SL_OK)
         rc = sl_reply_kv_uint(r, "events", t->events);
     if (rc == SL_OK)

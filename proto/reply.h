@@ -78,6 +78,7 @@ sl_err sl_reply_map(sl_reply_buf *r, uint32_t n);
 /* key then value, for the common pairs. */
 sl_err sl_reply_kv_uint(sl_reply_buf *r, const char *key, uint64_t v);
 sl_err sl_reply_kv_str(sl_reply_buf *r, const char *key, const char *v);
+sl_err sl_reply_kv_slice(sl_reply_buf *r, const char *key, sl_slice v);
 
 /* An array whose length is known only at the end: writes an array32 header
  * with count 0 and stores its offset in *mark; sl_reply_array_patch(r, mark,

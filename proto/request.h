@@ -16,6 +16,8 @@
 #include "core/group.h"
 #include "core/lease.h"
 #include "core/slice.h"
+#include "core/delivery_log.h"
+#include "core/webhook.h"
 
 #define SL_PROTO_VERSION 1
 #define SL_REQUEST_MAX_DEPTH 8       /* nesting limit of a request */
@@ -45,6 +47,22 @@ typedef enum sl_op {
     SL_OP_DLQ_REPLAY,
     SL_OP_DLQ_PURGE,
     SL_OP_STATS,
+    SL_OP_WEBHOOK_CREATE,
+    SL_OP_WEBHOOK_UPDATE,
+    SL_OP_WEBHOOK_GET,
+    SL_OP_WEBHOOK_LIST,
+    SL_OP_WEBHOOK_DELETE,
+    SL_OP_WEBHOOK_ENABLE,
+    SL_OP_WEBHOOK_DISABLE,
+    SL_OP_WEBHOOK_RESET,
+    SL_OP_WEBHOOK_ROTATE_SECRET,
+    SL_OP_WEBHOOK_TEST,
+    SL_OP_WEBHOOK_STATS,
+    SL_OP_WEBHOOK_DELIVERIES,
+    SL_OP_WEBHOOK_RETRY,
+    SL_OP_WEBHOOK_EVENT_TYPES,
+    SL_OP_WEBHOOK_TARGETS,
+    SL_OP_WEBHOOK_REPORT,
     SL_OP_COUNT
 } sl_op;
 
@@ -153,6 +171,56 @@ typedef struct sl_req_dlq_batch {
     size_t nseqs;                      /* 1..SL_DLQ_BATCH_MAX when !all, else 0 */
 } sl_req_dlq_batch;
 
+/* webhook.create, webhook.update. */
+typedef struct sl_req_webhook {
+    char id[SL_WEBHOOK_ID_LEN + 1];   /* update: a well-formed id; create: "" */
+    sl_webhook_config config;         /* sl_webhook_config_default overwritten by every
+                                         field given; slices point into the request */
+    unsigned given;                   /* SL_WEBHOOK_GIVEN_* bits of the fields given */
+} sl_req_webhook;
+
+/* webhook.get, .delete, .enable, .disable, .reset, .test, .stats. */
+typedef struct sl_req_webhook_ref {
+    char id[SL_WEBHOOK_ID_LEN + 1];   /* well-formed id */
+} sl_req_webhook_ref;
+
+/* webhook.list, webhook.targets. */
+typedef struct sl_req_webhook_list {
+    char after[SL_WEBHOOK_ID_LEN + 1]; /* "" or a well-formed id */
+    size_t limit;                      /* 1..SL_WEBHOOK_PAGE_MAX, default SL_READ_DEFAULT */
+} sl_req_webhook_list;
+
+/* webhook.rotate_secret. */
+typedef struct sl_req_webhook_rotate {
+    char id[SL_WEBHOOK_ID_LEN + 1];
+    uint64_t overlap_ms;              /* default SL_WEBHOOK_OVERLAP_DEFAULT_MS */
+} sl_req_webhook_rotate;
+
+/* webhook.deliveries. */
+typedef struct sl_req_webhook_deliveries {
+    char id[SL_WEBHOOK_ID_LEN + 1];
+    sl_delivery_filter filter;        /* seq from event_id (0: any) */
+    uint64_t event_instance;          /* instance part of event_id (0 when not given) */
+    uint64_t before;                  /* 0: from the newest */
+    size_t limit;                     /* 1..SL_DELIVERY_PAGE_MAX, default SL_READ_DEFAULT */
+} sl_req_webhook_deliveries;
+
+/* webhook.retry. */
+typedef struct sl_req_webhook_retry {
+    char id[SL_WEBHOOK_ID_LEN + 1];
+    uint64_t seq;                     /* from event_id */
+    uint64_t event_instance;          /* instance part of event_id */
+} sl_req_webhook_retry;
+
+/* webhook.report. */
+typedef struct sl_req_webhook_report {
+    char id[SL_WEBHOOK_ID_LEN + 1];
+    sl_webhook_attempt *attempts;     /* nattempts, in the one owned block; sent_ms 0:
+                                         not given (the server's now applies) */
+    size_t nattempts;                 /* 1..SL_SETTLE_BATCH_MAX */
+    sl_webhook_outcome *outcomes;     /* nattempts slots for the results (same block) */
+} sl_req_webhook_report;
+
 /* One decoded request. Which member of the union is meaningful follows op:
  * publish, pull, settle (ack/nack/extend/term), group (group.create/update),
  * group_ref (group.get/delete), log_read, dlq_list, dlq_get, dlq_batch
@@ -169,6 +237,14 @@ typedef struct sl_request {
         sl_req_dlq_list dlq_list;
         sl_req_dlq_get dlq_get;
         sl_req_dlq_batch dlq_batch;
+        sl_req_webhook webhook;                 /* webhook.create, .update */
+        sl_req_webhook_ref webhook_ref;         /* webhook.get/delete/enable/disable/
+                                                   reset/test/stats */
+        sl_req_webhook_list webhook_list;       /* webhook.list, .targets */
+        sl_req_webhook_rotate webhook_rotate;
+        sl_req_webhook_deliveries webhook_deliveries;
+        sl_req_webhook_retry webhook_retry;
+        sl_req_webhook_report webhook_report;   /* webhook.event_types has no fields */
     };
     void *owned;                     /* internal: the one heap block, or NULL */
 } sl_request;

@@ -7,6 +7,8 @@
  * writer untouched.
  */
 #include "tools/sluiced/dispatch.h"
+#include "tools/sluiced/dispatch_context.h"
+#include "tools/sluiced/dispatch_webhook.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,51 +30,23 @@ sl_run_kind sl_dispatch_kind(const sl_request *req)
     case SL_OP_DLQ_LIST:
     case SL_OP_DLQ_GET:
     case SL_OP_STATS:
+    case SL_OP_WEBHOOK_GET:
+    case SL_OP_WEBHOOK_LIST:
+    case SL_OP_WEBHOOK_TARGETS:
+    case SL_OP_WEBHOOK_STATS:
+    case SL_OP_WEBHOOK_DELIVERIES:
+    case SL_OP_WEBHOOK_EVENT_TYPES:
         return SL_RUN_READ;
     default:
         return SL_RUN_WRITE;
     }
 }
 
-/* ---- the context of one request ------------------------------------------ */
-
-/* Everything an op needs. */
-typedef struct dctx {
-    sl_store *store;                    /* the store (stats) */
-    sl_txn *txn;                        /* read txn, or the child write txn */
-    const sl_request *req;              /* the decoded request */
-    uint64_t now_ms;                    /* the injected clock */
-    uint64_t instance;                  /* store instance, for event ids */
-    const sl_server_counters *counters; /* read path only; NULL on writes */
-    sl_reply_buf *out;                  /* the reply */
-    sl_write_effects *fx;               /* write path only; NULL on reads */
-} dctx;
-
-/* What an op knows about its failure, beyond the sl_err. */
-typedef struct failure {
-    char field[96];    /* field to blame, "" if none */
-    char message[256]; /* "" : use sl_err_text */
-    long long index;   /* publish: the event to blame; -1 if none */
-} failure;
-
-/* Record why rc happened and return rc. field NULL: none. */
-static sl_err explain(failure *f, sl_err rc, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static sl_err explain(failure *f, sl_err rc, const char *field, const char *fmt, ...)
-{
-    va_list ap;
-    snprintf(f->field, sizeof f->field, "%s", field ? field : "");
-    va_start(ap, fmt);
-    vsnprintf(f->message, sizeof f->message, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
 /* rc from a core call naming group (in field): explain NOT_FOUND. */
 static sl_err group_rc(failure *f, sl_err rc, const char *group, const char *field)
 {
     if (rc == SL_ERR_NOT_FOUND)
-        return explain(f, rc, field, "no group named \"%s\"", group);
+        return dx_explain(f, rc, field, "no group named \"%s\"", group);
     return rc;
 }
 
@@ -85,13 +59,6 @@ static sl_err reply_failure(sl_reply_buf *out, sl_err rc, const failure *f)
     snprintf(e.message, sizeof e.message, "%s", f->message[0] ? f->message : sl_err_text(rc));
     e.index = f->index;
     return sl_reply_wire_error(out, &e);
-}
-
-/* A key followed by an array32 to patch: *mark for sl_reply_array_patch. */
-static sl_err open_list(sl_reply_buf *out, const char *key, size_t *mark)
-{
-    sl_err rc = sl_reply_key(out, key);
-    return rc != SL_OK ? rc : sl_reply_array_open(out, mark);
 }
 
 /* ---- read ops ------------------------------------------------------------ */
@@ -127,13 +94,6 @@ static sl_err op_group_get(dctx *c, failure *f)
     return reply_group_named(c, f, c->req->group_ref.name);
 }
 
-/* Encoding state of a list built from core callbacks. */
-typedef struct list_ctx {
-    sl_reply_buf *out; /* the reply */
-    uint64_t instance; /* for event ids */
-    uint32_t n;        /* items written */
-} list_ctx;
-
 static sl_err on_group(void *ctx, const sl_group_info *info)
 {
     list_ctx *l = ctx;
@@ -148,7 +108,7 @@ static sl_err op_group_list(dctx *c, failure *f)
     size_t mark;
     sl_err rc = sl_reply_ok_begin(c->out, 1);
     if (rc == SL_OK)
-        rc = open_list(c->out, "groups", &mark);
+        rc = dx_open_list(c->out, "groups", &mark);
     if (rc == SL_OK)
         rc = sl_groups_each(c->txn, on_group, &l);
     if (rc == SL_OK)
@@ -170,7 +130,7 @@ static sl_err op_topics(dctx *c, failure *f)
     size_t mark;
     sl_err rc = sl_reply_ok_begin(c->out, 1);
     if (rc == SL_OK)
-        rc = open_list(c->out, "topics", &mark);
+        rc = dx_open_list(c->out, "topics", &mark);
     if (rc == SL_OK)
         rc = sl_topics_each(c->txn, on_topic, &l);
     if (rc == SL_OK)
@@ -225,7 +185,7 @@ static sl_err op_log_read(dctx *c, failure *f)
     sl_log_iter it;
     rc = sl_reply_ok_begin(c->out, 2);
     if (rc == SL_OK)
-        rc = open_list(c->out, "events", &mark);
+        rc = dx_open_list(c->out, "events", &mark);
     if (rc == SL_OK)
         rc = sl_log_iter_open(c->txn, from, &it);
     if (rc != SL_OK)
@@ -253,7 +213,7 @@ static sl_err op_dlq_list(dctx *c, failure *f)
     size_t mark;
     sl_err rc = sl_reply_ok_begin(c->out, 2);
     if (rc == SL_OK)
-        rc = open_list(c->out, "dead_letters", &mark);
+        rc = dx_open_list(c->out, "dead_letters", &mark);
     if (rc != SL_OK)
         return rc;
     rc = sl_dlq_list(c->txn, q->group, q->after_seq, q->limit, on_dead_letter, &l, &next_after);
@@ -271,7 +231,7 @@ static sl_err dlq_get_missing(dctx *c, failure *f)
     sl_err rc = sl_group_get(c->txn, q->group, &info);
     if (rc != SL_OK)
         return group_rc(f, rc, q->group, "group");
-    return explain(f, SL_ERR_NOT_FOUND, "seq", "group \"%s\" has no dead letter with seq %llu",
+    return dx_explain(f, SL_ERR_NOT_FOUND, "seq", "group \"%s\" has no dead letter with seq %llu",
                    q->group, (unsigned long long)q->seq);
 }
 
@@ -358,11 +318,11 @@ static sl_err bad_event(dctx *c, failure *f, sl_err rc, size_t i)
     uint64_t max_payload = sl_store_options_of(c->txn->store)->max_payload_bytes;
     if (rc == SL_ERR_TOO_LARGE && p->events[i].payload.len > max_payload) {
         snprintf(field, sizeof field, "events[%zu].payload", i);
-        return explain(f, rc, field, "%s: %zu bytes is over the payload limit of %llu bytes",
+        return dx_explain(f, rc, field, "%s: %zu bytes is over the payload limit of %llu bytes",
                        field, p->events[i].payload.len, (unsigned long long)max_payload);
     }
     snprintf(field, sizeof field, "events[%zu]", i);
-    return explain(f, rc, field, "%s: %s", field, sl_err_text(rc));
+    return dx_explain(f, rc, field, "%s: %s", field, sl_err_text(rc));
 }
 
 static sl_err op_publish(dctx *c, failure *f)
@@ -371,7 +331,7 @@ static sl_err op_publish(dctx *c, failure *f)
     sl_append_result results[SL_PUBLISH_BATCH_MAX];
     size_t bad = 0;
     if (p->nevents == 0 || p->nevents > SL_PUBLISH_BATCH_MAX)
-        return explain(f, SL_ERR_INVALID, "events", "events: 1..%d events", SL_PUBLISH_BATCH_MAX);
+        return dx_explain(f, SL_ERR_INVALID, "events", "events: 1..%d events", SL_PUBLISH_BATCH_MAX);
     sl_err rc = sl_log_append(c->txn, p->events, p->nevents, c->now_ms, results, &bad);
     if (rc == SL_ERR_INVALID || rc == SL_ERR_TOO_LARGE)
         return bad_event(c, f, rc, bad);
@@ -440,7 +400,7 @@ static sl_err op_pull(dctx *c, failure *f)
     if (rc == SL_OK && q->nack)
         rc = encode_ack_statuses(c->out, q);
     if (rc == SL_OK)
-        rc = open_list(c->out, "deliveries", &mark);
+        rc = dx_open_list(c->out, "deliveries", &mark);
     if (rc != SL_OK)
         return rc;
     rc = sl_lease_pull(c->txn, q->group, q->max, c->now_ms, on_delivery, &l, &res);
@@ -467,7 +427,7 @@ static sl_err op_settle(dctx *c, failure *f)
     const sl_req_settle *q = &c->req->settle;
     sl_token_status status[SL_SETTLE_BATCH_MAX];
     if (q->ntokens == 0 || q->ntokens > SL_SETTLE_BATCH_MAX)
-        return explain(f, SL_ERR_INVALID, "tokens", "tokens: 1..%d tokens", SL_SETTLE_BATCH_MAX);
+        return dx_explain(f, SL_ERR_INVALID, "tokens", "tokens: 1..%d tokens", SL_SETTLE_BATCH_MAX);
     sl_settle_kind kind = settle_kind_of(c->req->op);
     uint64_t delay = kind == SL_SETTLE_NACK || kind == SL_SETTLE_EXTEND ? q->delay_ms
                                                                         : SL_DELAY_DEFAULT;
@@ -497,8 +457,8 @@ static sl_err bad_config(failure *f, const sl_group_config *cfg)
 {
     const char *field = NULL;
     if (sl_group_config_check(cfg, &field) == SL_OK || !field)
-        return explain(f, SL_ERR_INVALID, NULL, "invalid group configuration");
-    return explain(f, SL_ERR_INVALID, field, "%s: invalid value", field);
+        return dx_explain(f, SL_ERR_INVALID, NULL, "invalid group configuration");
+    return dx_explain(f, SL_ERR_INVALID, field, "%s: invalid value", field);
 }
 
 static sl_err op_group_create(dctx *c, failure *f)
@@ -506,7 +466,7 @@ static sl_err op_group_create(dctx *c, failure *f)
     const sl_group_config *cfg = &c->req->group.config;
     sl_err rc = sl_group_create(c->txn, cfg, c->now_ms);
     if (rc == SL_ERR_EXISTS)
-        return explain(f, rc, "name", "a group named \"%s\" already exists", cfg->name);
+        return dx_explain(f, rc, "name", "a group named \"%s\" already exists", cfg->name);
     if (rc == SL_ERR_INVALID)
         return bad_config(f, cfg);
     if (rc != SL_OK)
@@ -583,7 +543,6 @@ static sl_err op_dlq_batch(dctx *c, failure *f)
 
 /* ---- entry points -------------------------------------------------------- */
 
-typedef sl_err (*op_fn)(dctx *c, failure *f);
 
 static const op_fn read_ops[SL_OP_COUNT] = {
     [SL_OP_PING] = op_ping,
@@ -594,6 +553,12 @@ static const op_fn read_ops[SL_OP_COUNT] = {
     [SL_OP_DLQ_LIST] = op_dlq_list,
     [SL_OP_DLQ_GET] = op_dlq_get,
     [SL_OP_STATS] = op_stats,
+    [SL_OP_WEBHOOK_GET] = dw_get,
+    [SL_OP_WEBHOOK_LIST] = dw_list,
+    [SL_OP_WEBHOOK_TARGETS] = dw_list,
+    [SL_OP_WEBHOOK_STATS] = dw_stats,
+    [SL_OP_WEBHOOK_DELIVERIES] = dw_deliveries,
+    [SL_OP_WEBHOOK_EVENT_TYPES] = dw_event_types,
 };
 
 static const op_fn write_ops[SL_OP_COUNT] = {
@@ -608,6 +573,16 @@ static const op_fn write_ops[SL_OP_COUNT] = {
     [SL_OP_GROUP_DELETE] = op_group_delete,
     [SL_OP_DLQ_REPLAY] = op_dlq_batch,
     [SL_OP_DLQ_PURGE] = op_dlq_batch,
+    [SL_OP_WEBHOOK_CREATE] = dw_create,
+    [SL_OP_WEBHOOK_UPDATE] = dw_update,
+    [SL_OP_WEBHOOK_DELETE] = dw_delete,
+    [SL_OP_WEBHOOK_ENABLE] = dw_set_active,
+    [SL_OP_WEBHOOK_DISABLE] = dw_set_active,
+    [SL_OP_WEBHOOK_RESET] = dw_reset,
+    [SL_OP_WEBHOOK_ROTATE_SECRET] = dw_rotate_secret,
+    [SL_OP_WEBHOOK_TEST] = dw_test,
+    [SL_OP_WEBHOOK_RETRY] = dw_retry,
+    [SL_OP_WEBHOOK_REPORT] = dw_report,
 };
 
 /* The op of table for req, or NULL (with an "internal" reply in out). */
@@ -658,12 +633,17 @@ static bool storage_level(sl_err rc)
            rc == SL_ERR_STORAGE_FULL || rc == SL_ERR_NOMEM;
 }
 
+bool sl_dispatch_appends(const sl_request *req)
+{
+    return req->op == SL_OP_PUBLISH || req->op == SL_OP_WEBHOOK_TEST;
+}
+
 sl_err sl_dispatch_write(sl_txn *w, const sl_request *req, uint64_t now_ms, sl_reply_buf *out,
                          sl_write_effects *fx)
 {
     sl_reply_reset(out);
     memset(fx, 0, sizeof *fx);
-    fx->is_publish = req->op == SL_OP_PUBLISH;
+    fx->is_publish = sl_dispatch_appends(req);
     op_fn fn = op_of(write_ops, req, out);
     if (!fn)
         return sl_reply_size(out) ? SL_ERR_INVALID : SL_ERR_NOMEM;
@@ -674,6 +654,24 @@ sl_err sl_dispatch_write(sl_txn *w, const sl_request *req, uint64_t now_ms, sl_r
     if (rc == SL_OK || storage_level(rc))
         return rc;
     memset(fx, 0, sizeof *fx);
-    fx->is_publish = req->op == SL_OP_PUBLISH;
+    fx->is_publish = sl_dispatch_appends(req);
     return reply_failure(out, rc, &f) == SL_OK ? rc : SL_ERR_NOMEM;
+}
+
+/* ---- shared with the other dispatch_*.c files ------------------------------ */
+
+sl_err dx_explain(failure *f, sl_err rc, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    snprintf(f->field, sizeof f->field, "%s", field ? field : "");
+    va_start(ap, fmt);
+    vsnprintf(f->message, sizeof f->message, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+sl_err dx_open_list(sl_reply_buf *out, const char *key, size_t *mark)
+{
+    sl_err rc = sl_reply_key(out, key);
+    return rc != SL_OK ? rc : sl_reply_array_open(out, mark);
 }

@@ -48,6 +48,10 @@ typedef struct sl_write_effects {
 
 sl_run_kind sl_dispatch_kind(const sl_request *req);
 
+/* True when req appends events (publish, webhook.test): refused while the
+ * disk quota is reached (the quota rule of sl_store_grow). */
+bool sl_dispatch_appends(const sl_request *req);
+
 /* Run a read-only request. */
 sl_err sl_dispatch_read(sl_store *store, const sl_request *req, uint64_t now_ms,
                         const sl_server_counters *counters, sl_reply_buf *out);

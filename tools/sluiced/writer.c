@@ -82,7 +82,7 @@ static bool is_storage_level(sl_err rc)
 static bool any_publish(const batch *b)
 {
     for (size_t i = 0; i < b->n; i++)
-        if (b->jobs[i]->req.op == SL_OP_PUBLISH)
+        if (sl_dispatch_appends(&b->jobs[i]->req))
             return true;
     return false;
 }
@@ -103,7 +103,7 @@ static sl_err run_job(const batch *b, sl_txn *txn, size_t i, uint64_t now, bool 
     sl_job *job = b->jobs[i];
     memset(&b->fx[i], 0, sizeof b->fx[i]);
     b->ok[i] = false;
-    if (!publish_allowed && job->req.op == SL_OP_PUBLISH) {
+    if (!publish_allowed && sl_dispatch_appends(&job->req)) {
         sl_reply_reset(&job->reply);
         sl_reply_core_error(&job->reply, SL_ERR_STORAGE_FULL,
                             "storage full: the disk quota is reached; publishes are refused "
