@@ -50,6 +50,10 @@
  * The encoders (sl_client_encode_*) and the decoder (sl_client_decode_reply)
  * are the very functions the calls use; they need no network, so tests and
  * asynchronous callers can use them directly.
+ *
+ * The webhook operations (webhook.*) follow the same scheme; their calls and
+ * encoders are declared in proto/client_webhook.h, their reply shapes and
+ * result members here.
  */
 #ifndef SLUICE_PROTO_CLIENT_H
 #define SLUICE_PROTO_CLIENT_H
@@ -62,6 +66,7 @@
 #include "core/lease.h"
 #include "core/log.h"
 #include "core/slice.h"
+#include "core/webhook.h"
 
 #define SL_CLIENT_DEFAULT_URL "tcp://127.0.0.1:7450"
 #define SL_CLIENT_DEFAULT_TIMEOUT_MS 10000
@@ -118,6 +123,22 @@ typedef enum sl_client_op {
     SL_CLIENT_OP_DLQ_REPLAY,
     SL_CLIENT_OP_DLQ_PURGE,
     SL_CLIENT_OP_STATS,
+    SL_CLIENT_OP_WEBHOOK_CREATE,        /* the webhook operations: proto/client_webhook.h */
+    SL_CLIENT_OP_WEBHOOK_UPDATE,
+    SL_CLIENT_OP_WEBHOOK_GET,
+    SL_CLIENT_OP_WEBHOOK_DELETE,
+    SL_CLIENT_OP_WEBHOOK_ENABLE,
+    SL_CLIENT_OP_WEBHOOK_DISABLE,
+    SL_CLIENT_OP_WEBHOOK_RESET,
+    SL_CLIENT_OP_WEBHOOK_LIST,
+    SL_CLIENT_OP_WEBHOOK_ROTATE_SECRET,
+    SL_CLIENT_OP_WEBHOOK_TEST,
+    SL_CLIENT_OP_WEBHOOK_STATS,
+    SL_CLIENT_OP_WEBHOOK_DELIVERIES,
+    SL_CLIENT_OP_WEBHOOK_RETRY,
+    SL_CLIENT_OP_WEBHOOK_EVENT_TYPES,
+    SL_CLIENT_OP_WEBHOOK_TARGETS,
+    SL_CLIENT_OP_WEBHOOK_REPORT,
     SL_CLIENT_OP_RAW           /* sl_client_call_raw: bytes, not decoded */
 } sl_client_op;
 
@@ -200,6 +221,72 @@ typedef struct sl_client_stats {
     uint64_t parked_pulls;    /* long-polls waiting now */
 } sl_client_stats;
 
+/* A Webhook of PROTOCOL.md (a webhook subscription), or a Target (the same
+ * with its secrets, webhook.targets only). Keys other than id, name, url,
+ * filters, active and group are read as 0 / empty when the server omits
+ * them. */
+typedef struct sl_client_webhook {
+    sl_slice id;                      /* "wh_" + 16 hex */
+    sl_slice name;
+    sl_slice description;             /* len 0 when none */
+    sl_slice url;                     /* http:// or https:// */
+    const sl_slice *filters;          /* nfilters topic filters */
+    size_t nfilters;
+    bool active;                      /* delivering now */
+    sl_slice disabled_reason;         /* "" when active; "manual", "gone" or "failing" */
+    uint64_t disabled_ms;             /* when it was disabled; 0 when active */
+    const uint64_t *retry_schedule_ms; /* nretry delays before attempts 2, 3, ...; NULL when none */
+    size_t nretry;
+    uint64_t timeout_ms;              /* per POST */
+    uint64_t max_in_flight;           /* POSTs at once */
+    uint64_t rate_limit;              /* POSTs per second; 0: none */
+    uint64_t disable_after;           /* consecutive dead events before auto-disable; 0: never */
+    const sl_header *headers;         /* nheaders custom headers; NULL when none */
+    size_t nheaders;
+    sl_slice group;                   /* the consumer group underneath, "_wh.<id>" */
+    uint64_t consecutive_failures;    /* events in a row that exhausted their retries */
+    size_t nsecrets;                  /* live signing secrets, current first */
+    const uint64_t *secret_expires_ms; /* nsecrets expiries (0: does not expire); NULL for
+                                         webhook.targets, whose reply carries no expiries */
+    const sl_slice *secrets;          /* webhook.targets only: the nsecrets secrets
+                                         ("whsec_..."); NULL for every other operation */
+    uint64_t created_ms;
+    uint64_t updated_ms;
+} sl_client_webhook;
+
+/* The WebhookStats of webhook.stats. */
+typedef struct sl_client_webhook_stats {
+    uint64_t attempts;         /* POSTs reported */
+    uint64_t successes;        /* 2xx in time */
+    uint64_t failures;         /* every other outcome */
+    uint64_t dead;             /* events that exhausted their retries */
+    uint64_t last_status;      /* HTTP status of the last attempt; 0: none or no response */
+    sl_slice last_error;       /* error code of the last attempt; "" when none */
+    uint64_t last_attempt_ms;  /* 0: never */
+    uint64_t last_success_ms;  /* 0: never */
+    uint64_t latency_p50_us;   /* histogram bucket upper bounds; 0: no data */
+    uint64_t latency_p99_us;
+    uint64_t backlog;          /* events not yet delivered: lag + waiting + in flight */
+    uint64_t in_flight;        /* leased to a bridge now */
+    uint64_t waiting;          /* waiting for a retry */
+    uint64_t dlq_size;         /* dead letters held */
+} sl_client_webhook_stats;
+
+/* One delivery attempt of webhook.deliveries. */
+typedef struct sl_client_webhook_attempt_entry {
+    uint64_t entry;            /* paging cursor (increases with time) */
+    uint64_t seq;              /* the event */
+    sl_slice event_id;         /* its id */
+    sl_slice topic;            /* its topic ("_wh.<id>" for test events) */
+    uint32_t attempt;          /* 1, 2, ... */
+    uint64_t time_ms;          /* when the attempt was sent */
+    uint32_t http_status;      /* 0: no response */
+    sl_slice error;            /* "" or a code: "timeout", "connect", "tls", ... */
+    uint64_t latency_us;
+    sl_slice body;             /* the first 1 KiB of the response */
+    sl_attempt_result result;  /* parsed from its wire name ("delivered", "retry", ...) */
+} sl_client_webhook_attempt_entry;
+
 /* ---- the result of one call ------------------------------------------------ */
 
 typedef struct sl_client_result {
@@ -232,6 +319,26 @@ typedef struct sl_client_result {
         /* dlq.replay (count: replayed) and dlq.purge (count: purged) */
         struct { uint64_t count; uint64_t remaining; } dlq_change;
         sl_client_stats stats;
+        /* webhook.create, .update, .get, .enable, .disable, .reset,
+         * .rotate_secret; secret: create and rotate_secret only (len 0 else),
+         * the signing secret shown this once */
+        struct { sl_client_webhook webhook; sl_slice secret; } webhook;
+        /* webhook.list (entries without secrets) and webhook.targets (with
+         * them); next_after: the after of the next page, len 0 at the end */
+        struct { const sl_client_webhook *webhooks; size_t n; sl_slice next_after; } webhooks;
+        /* webhook.test: the test event appended */
+        struct { uint64_t seq; sl_slice event_id; } webhook_test;
+        sl_client_webhook_stats webhook_stats;       /* webhook.stats */
+        /* webhook.deliveries, newest first; next_before 0 when no more */
+        struct {
+            const sl_client_webhook_attempt_entry *entries;
+            size_t n;
+            uint64_t next_before;
+        } webhook_deliveries;
+        /* webhook.event_types: topics by name */
+        struct { const sl_slice *types; size_t n; } event_types;
+        /* webhook.report: one outcome per attempt sent, in order */
+        struct { const sl_webhook_outcome *outcomes; size_t n; } webhook_report;
         /* call_raw: the reply bytes exactly as received, not checked */
         struct { const void *data; size_t len; } raw;
     };

@@ -1,9 +1,12 @@
 /* test_cli.c: the sluice CLI ($SLUICE_CLI) against a real sluiced: every
- * command family, stdin and file publishing, --json output, and the exit
- * codes (0 ok, 1 server error, 2 usage, 3 transport). */
+ * command family (webhooks too, this test playing the bridge through the
+ * client library where an attempt is needed), stdin and file publishing,
+ * --json output, and the exit codes (0 ok, 1 server error, 2 usage, 3
+ * transport). */
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include "proto/client_webhook.h"
 #include "support.h"
 #include "unit.h"
 
@@ -134,6 +137,227 @@ TEST(exit_codes)
     CHECK(strstr(out, "\"error\"") != NULL);
 }
 
+/* ---- webhooks ----------------------------------------------------------------------- */
+
+/* text is one valid JSON document (python3's json module says so). */
+static bool parses_as_json(const char *text)
+{
+    char path[512], cmd[1200];
+    snprintf(path, sizeof path, "%s/out.json", d.dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return false;
+    fputs(text, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "python3 -c 'import json,sys; json.load(open(sys.argv[1]))' '%s' 2>/dev/null", path);
+    return system(cmd) == 0;
+}
+
+/* The value of the first "key":"..." in text, into val (cap bytes). */
+static bool json_str_of(const char *text, const char *key, char *val, size_t cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *p = strstr(text, pat);
+    if (!p)
+        return false;
+    p += strlen(pat);
+    const char *end = strchr(p, '"');
+    if (!end || (size_t)(end - p) >= cap)
+        return false;
+    memcpy(val, p, (size_t)(end - p));
+    val[end - p] = 0;
+    return true;
+}
+
+/* Play the bridge once: pull one event of the subscription's group and
+ * report a 503 for it. 0 or -1. */
+static int bridge_fails_once(const char *id)
+{
+    sl_client *c = NULL;
+    sl_client_error err;
+    sl_client_options opt = {.timeout_ms = 5000};
+    if (sl_client_open(d.url, &opt, &c, &err) != SL_CLIENT_OK)
+        return -1;
+    char group[64];
+    snprintf(group, sizeof group, "_wh.%s", id);
+    sl_client_result res;
+    int rc = -1;
+    if (sl_client_pull(c, group, 1, 2000, &res) == SL_CLIENT_OK && res.pull.n == 1) {
+        sl_webhook_attempt at = {.token = res.pull.deliveries[0].token, .http_status = 503,
+                                 .latency_us = 900, .body = sl_slice_of("try later")};
+        sl_client_result rep;
+        if (sl_client_webhook_report(c, id, &at, 1, &rep) == SL_CLIENT_OK)
+            rc = 0;
+        sl_client_result_free(&rep);
+    }
+    sl_client_result_free(&res);
+    sl_client_close(c);
+    return rc;
+}
+
+static char wh_id[32];
+
+TEST(webhooks_create_get_update)
+{
+    CHECK(cli("webhooks create --name orders --url http://127.0.0.1:9/hook --filter 'order.*' "
+              "--retry 1m,2h --timeout 5s --max-in-flight 4 --rate 10 --disable-after 3 "
+              "--header 'X-Team: billing' --description 'the orders'",
+              NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, "whsec_") != NULL);
+    CHECK(strstr(out, "not be shown again") != NULL);
+    REQUIRE(cli("--json webhooks list", NULL, out, sizeof out) == 0);
+    CHECK(parses_as_json(out));
+    REQUIRE(json_str_of(out, "id", wh_id, sizeof wh_id));
+    CHECK(strncmp(wh_id, "wh_", 3) == 0);
+
+    char args[256];
+    snprintf(args, sizeof args, "--json webhooks get %s", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(parses_as_json(out));
+    CHECK(strstr(out, "\"retry_schedule_ms\":[60000,7200000]") != NULL);
+    CHECK(strstr(out, "\"timeout_ms\":5000") != NULL);
+    CHECK(strstr(out, "\"max_in_flight\":4") != NULL);
+    CHECK(strstr(out, "\"rate_limit\":10") != NULL);
+    CHECK(strstr(out, "\"disable_after\":3") != NULL);
+    CHECK(strstr(out, "\"headers\":{\"X-Team\":\"billing\"}") != NULL);
+    CHECK(strstr(out, "\"filters\":[\"order.*\"]") != NULL);
+    CHECK(strstr(out, "\"secret\"") == NULL); /* shown once only */
+    snprintf(args, sizeof args, "webhooks get %s", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, "url:") && strstr(out, "http://127.0.0.1:9/hook"));
+    CHECK(strstr(out, "whsec_") == NULL);
+
+    snprintf(args, sizeof args, "webhooks update %s --name renamed --inactive --retry none",
+             wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    snprintf(args, sizeof args, "--json webhooks get %s", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, "\"name\":\"renamed\"") != NULL);
+    CHECK(strstr(out, "\"active\":false") != NULL);
+    CHECK(strstr(out, "\"disabled_reason\":\"manual\"") != NULL);
+    CHECK(strstr(out, "\"retry_schedule_ms\":[]") != NULL);
+    CHECK(strstr(out, "\"rate_limit\":10") != NULL); /* kept */
+    snprintf(args, sizeof args, "--json webhooks enable %s", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, "\"active\":true") != NULL);
+    snprintf(args, sizeof args, "--json webhooks disable %s", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, "\"active\":false") != NULL);
+    snprintf(args, sizeof args, "webhooks reset %s", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, "active:          yes") != NULL);
+
+    snprintf(args, sizeof args, "--json webhooks rotate-secret %s --overlap 1h", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(parses_as_json(out));
+    CHECK(strstr(out, "\"secret\":\"whsec_") != NULL);
+    CHECK(strstr(out, "\"secrets\":[{\"expires_ms\":0},{\"expires_ms\":") != NULL);
+    snprintf(args, sizeof args, "webhooks rotate-secret %s", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, "whsec_") && strstr(out, "not be shown again"));
+    CHECK(cli("webhooks list", NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, wh_id) && strstr(out, "renamed"));
+}
+
+TEST(webhooks_test_stats_deliveries)
+{
+    char args[256];
+    CHECK(cli("publish order.created '{\"id\": 7}'", NULL, out, sizeof out) == 0);
+    snprintf(args, sizeof args, "webhooks test %s", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, "test event seq") != NULL);
+    snprintf(args, sizeof args, "--json webhooks test %s", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(parses_as_json(out) && strstr(out, "\"id\":\"evt_"));
+    snprintf(args, sizeof args, "--json webhooks stats %s", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(parses_as_json(out));
+    CHECK(strstr(out, "\"backlog\":3") != NULL);
+    CHECK(strstr(out, "\"attempts\":0") != NULL);
+
+    /* one failed attempt (this test plays the bridge), then the log */
+    REQUIRE(bridge_fails_once(wh_id) == 0);
+    snprintf(args, sizeof args, "webhooks deliveries %s", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, "503") && strstr(out, "dead")); /* no retries left: dead */
+    snprintf(args, sizeof args,
+             "--json webhooks deliveries %s --status failed --http-status 503 "
+             "--since 2020-01-01T00:00:00Z --limit 5", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(parses_as_json(out));
+    CHECK(strstr(out, "\"http_status\":503") != NULL);
+    CHECK(strstr(out, "\"body\":\"try later\"") != NULL);
+    char evt[64];
+    CHECK(json_str_of(out, "event_id", evt, sizeof evt));
+    snprintf(args, sizeof args, "--json webhooks deliveries %s --status succeeded", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, "\"deliveries\":[]") != NULL);
+    snprintf(args, sizeof args, "webhooks stats %s", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, "attempts:        1") != NULL);
+
+    /* the dead event: listed, retried, replayed */
+    snprintf(args, sizeof args, "--json webhooks dead-letters %s", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(parses_as_json(out) && strstr(out, "\"dead_letters\":[{"));
+    snprintf(args, sizeof args, "webhooks retry %s %s", wh_id, evt);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    snprintf(args, sizeof args, "webhooks dead-letters %s", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, "(no dead letters)") != NULL);
+    snprintf(args, sizeof args, "--json webhooks replay %s --all", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, "\"replayed\":0") != NULL);
+
+    CHECK(cli("--json webhooks event-types", NULL, out, sizeof out) == 0);
+    CHECK(parses_as_json(out));
+    CHECK(strstr(out, "\"order.created\"") != NULL);
+    CHECK(strstr(out, "\"_wh.") == NULL);
+    CHECK(cli("webhooks event-types", NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, "order.created\n") != NULL);
+
+    snprintf(args, sizeof args, "webhooks delete %s", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    snprintf(args, sizeof args, "webhooks get %s", wh_id);
+    CHECK(cli(args, NULL, out, sizeof out) == 1);
+}
+
+TEST(webhooks_exit_codes)
+{
+    CHECK(cli("webhooks --help", NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, "rotate-secret") != NULL);
+    CHECK(cli("webhooks", NULL, out, sizeof out) == 2);
+    CHECK(cli("webhooks frob", NULL, out, sizeof out) == 2);
+    CHECK(cli("webhooks create --url http://x", NULL, out, sizeof out) == 2);
+    CHECK(cli("webhooks create --name a --url http://x --retry 5parsecs", NULL, out,
+              sizeof out) == 2);
+    CHECK(cli("webhooks create --name a --url http://x --header NoColon", NULL, out,
+              sizeof out) == 2);
+    CHECK(cli("webhooks create --name a --url http://x --timeout soon", NULL, out,
+              sizeof out) == 2);
+    CHECK(cli("webhooks get", NULL, out, sizeof out) == 2);
+    CHECK(cli("webhooks get a b", NULL, out, sizeof out) == 2);
+    CHECK(cli("webhooks update wh_0000000000000000", NULL, out, sizeof out) == 2);
+    CHECK(cli("webhooks replay wh_0000000000000000", NULL, out, sizeof out) == 2);
+    CHECK(cli("webhooks replay wh_0000000000000000 1 --all", NULL, out, sizeof out) == 2);
+    CHECK(cli("webhooks retry wh_0000000000000000", NULL, out, sizeof out) == 2);
+    CHECK(cli("webhooks deliveries wh_0000000000000000 --status maybe", NULL, out,
+              sizeof out) == 2);
+    CHECK(cli("webhooks deliveries wh_0000000000000000 --since yesterday", NULL, out,
+              sizeof out) == 2);
+    CHECK(cli("webhooks list --limit 0", NULL, out, sizeof out) == 2);
+    CHECK(cli("webhooks get wh_0000000000000000", NULL, out, sizeof out) == 1);
+    CHECK(cli("--json webhooks get wh_0000000000000000", NULL, out, sizeof out) == 1);
+    CHECK(strstr(out, "\"not_found\"") != NULL && parses_as_json(out));
+    CHECK(cli("webhooks dead-letters wh_0000000000000000", NULL, out, sizeof out) == 1);
+    CHECK(cli("webhooks retry wh_0000000000000000 evt_00000000000000000000000000000001", NULL,
+              out, sizeof out) == 1);
+    CHECK(cli("webhooks create --name a --url ftp://x", NULL, out, sizeof out) == 1);
+    CHECK(cli("--url tcp://127.0.0.1:1 webhooks list", NULL, out, sizeof out) == 3);
+}
+
 TEST(stop_daemon)
 {
     CHECK(test_daemon_cleanup(&d) == 0);
@@ -141,4 +365,6 @@ TEST(stop_daemon)
 
 UNIT_MAIN("cli", UNIT_CASE(start_daemon), UNIT_CASE(groups_lifecycle),
           UNIT_CASE(publish_from_args_stdin_and_file), UNIT_CASE(pull_ack_and_dead_letters),
-          UNIT_CASE(log_and_stats), UNIT_CASE(exit_codes), UNIT_CASE(stop_daemon))
+          UNIT_CASE(log_and_stats), UNIT_CASE(exit_codes), UNIT_CASE(webhooks_create_get_update),
+          UNIT_CASE(webhooks_test_stats_deliveries), UNIT_CASE(webhooks_exit_codes),
+          UNIT_CASE(stop_daemon))

@@ -1,4 +1,4 @@
-/* test_client.c: the C client library without a daemon.
+/* test_client.c: the C client library, mostly without a daemon.
  *
  *   - every request encoder, checked by unpacking with msgpack-c;
  *   - every reply decoder on hand-built replies, ok and error;
@@ -6,7 +6,10 @@
  *     "ok" missing, hostile counts) give "bad_reply" and never crash;
  *   - the transport: an unreachable URL gives "unavailable" quickly, and a
  *     tiny REP server in this process checks timeouts, dropped connections
- *     (no resend) and many threads sharing one client.
+ *     (no resend) and many threads sharing one client;
+ *   - the webhook operations (client_webhook.h): every encoder and decoder as
+ *     above, then every call against a real sluiced ($SLUICED), this test
+ *     playing the bridge (pull from the subscription's group, report).
  */
 #include <msgpack.h>
 #include <nng/nng.h>
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "proto/client.h"
+#include "proto/client_webhook.h"
 #include "tests/support.h"
 #include "tests/unit.h"
 
@@ -1132,6 +1136,753 @@ TEST(decode_truncated_at_every_length)
     rp_free(&r);
 }
 
+/* ---- webhooks: encoders ------------------------------------------------------------ */
+
+static bool is_bool(const msgpack_object *o, bool v)
+{
+    return o && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean == v;
+}
+
+/* A configuration with every field set; borrows static strings. */
+static void sample_webhook(sl_webhook_config *cfg)
+{
+    static const sl_header hs[2] = {{{"X-Team", 6}, {"billing", 7}}, {{"X-Empty", 7}, {"", 0}}};
+    memset(cfg, 0, sizeof *cfg);
+    cfg->name = sl_slice_of("orders");
+    cfg->description = sl_slice_of("the order service");
+    cfg->url = sl_slice_of("https://example.com/hook");
+    cfg->nfilters = 2;
+    cfg->filters[0] = sl_slice_of("order.*");
+    cfg->filters[1] = sl_slice_of("refund.>");
+    cfg->active = false;
+    cfg->nretry = 3;
+    cfg->retry_ms[0] = 1000;
+    cfg->retry_ms[1] = 60000;
+    cfg->retry_ms[2] = 3600000;
+    cfg->timeout_ms = 5000;
+    cfg->max_in_flight = 4;
+    cfg->rate_limit = 50;
+    cfg->disable_after = 0;
+    cfg->nheaders = 2;
+    memcpy(cfg->headers, hs, sizeof hs);
+}
+
+#define GIVEN_ALL 0x7ffu
+
+TEST(encode_webhook_create_and_update)
+{
+    sl_webhook_config cfg;
+    sample_webhook(&cfg);
+    sl_client_buf b = {0};
+    req r;
+
+    /* create sends name and url always, the rest only when given */
+    REQUIRE(sl_client_encode_webhook_put(&b, SL_CLIENT_OP_WEBHOOK_CREATE, NULL, &cfg, 0) ==
+            SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "webhook.create", 2));
+    CHECK(is_str(key_of(r.top, "name"), "orders"));
+    CHECK(is_str(key_of(r.top, "url"), "https://example.com/hook"));
+    req_free(&r);
+    sl_client_buf_free(&b);
+
+    REQUIRE(sl_client_encode_webhook_put(&b, SL_CLIENT_OP_WEBHOOK_CREATE, "ignored", &cfg,
+                                         GIVEN_ALL) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "webhook.create", 11));
+    CHECK(key_of(r.top, "id") == NULL);
+    CHECK(is_str(key_of(r.top, "description"), "the order service"));
+    const msgpack_object *f = key_of(r.top, "filters");
+    REQUIRE(array_size(f) == 2);
+    CHECK(is_str(&f->via.array.ptr[1], "refund.>"));
+    CHECK(is_bool(key_of(r.top, "active"), false));
+    const msgpack_object *rs = key_of(r.top, "retry_schedule_ms");
+    REQUIRE(array_size(rs) == 3);
+    CHECK(is_uint(&rs->via.array.ptr[2], 3600000));
+    CHECK(is_uint(key_of(r.top, "timeout_ms"), 5000));
+    CHECK(is_uint(key_of(r.top, "max_in_flight"), 4));
+    CHECK(is_uint(key_of(r.top, "rate_limit"), 50));
+    CHECK(is_uint(key_of(r.top, "disable_after"), 0));
+    const msgpack_object *h = key_of(r.top, "headers");
+    CHECK(map_size(h) == 2);
+    CHECK(is_str(key_of(h, "X-Team"), "billing"));
+    CHECK(is_str(key_of(h, "X-Empty"), ""));
+    req_free(&r);
+    sl_client_buf_free(&b);
+
+    /* update: id and exactly the fields of the mask (an empty retry list clears it) */
+    cfg.nretry = 0;
+    REQUIRE(sl_client_encode_webhook_put(&b, SL_CLIENT_OP_WEBHOOK_UPDATE, "wh_0123456789abcdef",
+                                         &cfg, SL_WEBHOOK_GIVEN_URL | SL_WEBHOOK_GIVEN_RETRY |
+                                                   SL_WEBHOOK_GIVEN_ACTIVE) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "webhook.update", 4));
+    CHECK(is_str(key_of(r.top, "id"), "wh_0123456789abcdef"));
+    CHECK(is_str(key_of(r.top, "url"), "https://example.com/hook"));
+    CHECK(array_size(key_of(r.top, "retry_schedule_ms")) == 0);
+    CHECK(is_bool(key_of(r.top, "active"), false));
+    CHECK(key_of(r.top, "name") == NULL);
+    req_free(&r);
+
+    /* what cannot be sent */
+    size_t len = b.len;
+    CHECK(sl_client_encode_webhook_put(&b, SL_CLIENT_OP_WEBHOOK_UPDATE, NULL, &cfg, 0) ==
+          SL_CLIENT_ERR_ARGUMENT);
+    CHECK(sl_client_encode_webhook_put(&b, SL_CLIENT_OP_WEBHOOK_GET, "x", &cfg, 0) ==
+          SL_CLIENT_ERR_ARGUMENT);
+    CHECK(sl_client_encode_webhook_put(&b, SL_CLIENT_OP_WEBHOOK_CREATE, NULL, NULL, 0) ==
+          SL_CLIENT_ERR_ARGUMENT);
+    CHECK(sl_client_encode_webhook_put(&b, SL_CLIENT_OP_WEBHOOK_CREATE, NULL, &cfg, 1u << 11) ==
+          SL_CLIENT_ERR_ARGUMENT);
+    cfg.nfilters = SL_WEBHOOK_FILTERS_MAX + 1;
+    CHECK(sl_client_encode_webhook_put(&b, SL_CLIENT_OP_WEBHOOK_CREATE, NULL, &cfg,
+                                       SL_WEBHOOK_GIVEN_FILTERS) == SL_CLIENT_ERR_ARGUMENT);
+    /* ... but only when the field is sent */
+    CHECK(sl_client_encode_webhook_put(&b, SL_CLIENT_OP_WEBHOOK_CREATE, NULL, &cfg, 0) ==
+          SL_CLIENT_OK);
+    len = b.len;
+    cfg.nfilters = 1;
+    cfg.nheaders = 1;
+    cfg.headers[0].key = (sl_slice){NULL, 2};
+    CHECK(sl_client_encode_webhook_put(&b, SL_CLIENT_OP_WEBHOOK_CREATE, NULL, &cfg,
+                                       SL_WEBHOOK_GIVEN_HEADERS) == SL_CLIENT_ERR_ARGUMENT);
+    cfg.url = (sl_slice){NULL, 5};
+    CHECK(sl_client_encode_webhook_put(&b, SL_CLIENT_OP_WEBHOOK_CREATE, NULL, &cfg, 0) ==
+          SL_CLIENT_ERR_ARGUMENT);
+    CHECK(b.len == len);
+    CHECK(sl_client_encode_webhook_put(NULL, SL_CLIENT_OP_WEBHOOK_CREATE, NULL, &cfg, 0) ==
+          SL_CLIENT_ERR_ARGUMENT);
+    sl_client_buf_free(&b);
+}
+
+TEST(encode_webhook_id_page_and_small_ops)
+{
+    static const struct {
+        sl_client_op op;
+        const char *name;
+    } ops[] = {{SL_CLIENT_OP_WEBHOOK_GET, "webhook.get"},
+               {SL_CLIENT_OP_WEBHOOK_DELETE, "webhook.delete"},
+               {SL_CLIENT_OP_WEBHOOK_ENABLE, "webhook.enable"},
+               {SL_CLIENT_OP_WEBHOOK_DISABLE, "webhook.disable"},
+               {SL_CLIENT_OP_WEBHOOK_RESET, "webhook.reset"},
+               {SL_CLIENT_OP_WEBHOOK_TEST, "webhook.test"},
+               {SL_CLIENT_OP_WEBHOOK_STATS, "webhook.stats"}};
+    sl_client_buf b = {0};
+    req r;
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        REQUIRE(sl_client_encode_webhook_id(&b, ops[i].op, "wh_1") == SL_CLIENT_OK);
+        req_open(&r, &b);
+        CHECK(is_request(&r, ops[i].name, 1));
+        CHECK(is_str(key_of(r.top, "id"), "wh_1"));
+        req_free(&r);
+        sl_client_buf_free(&b);
+    }
+    CHECK(sl_client_encode_webhook_id(&b, SL_CLIENT_OP_WEBHOOK_GET, NULL) ==
+          SL_CLIENT_ERR_ARGUMENT);
+    CHECK(sl_client_encode_webhook_id(&b, SL_CLIENT_OP_WEBHOOK_LIST, "wh_1") ==
+          SL_CLIENT_ERR_ARGUMENT);
+    CHECK(b.len == 0);
+
+    REQUIRE(sl_client_encode_webhook_page(&b, SL_CLIENT_OP_WEBHOOK_LIST, "wh_1", 10) ==
+            SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "webhook.list", 2));
+    CHECK(is_str(key_of(r.top, "after"), "wh_1"));
+    CHECK(is_uint(key_of(r.top, "limit"), 10));
+    req_free(&r);
+    sl_client_buf_free(&b);
+    REQUIRE(sl_client_encode_webhook_page(&b, SL_CLIENT_OP_WEBHOOK_TARGETS, "", 0) ==
+            SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "webhook.targets", 0)); /* "" and 0 are omitted */
+    req_free(&r);
+    sl_client_buf_free(&b);
+    CHECK(sl_client_encode_webhook_page(&b, SL_CLIENT_OP_WEBHOOK_GET, NULL, 0) ==
+          SL_CLIENT_ERR_ARGUMENT);
+
+    REQUIRE(sl_client_encode_webhook_rotate_secret(&b, "wh_1", 0) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "webhook.rotate_secret", 2));
+    CHECK(is_uint(key_of(r.top, "overlap_ms"), 0));
+    req_free(&r);
+    sl_client_buf_free(&b);
+    REQUIRE(sl_client_encode_webhook_rotate_secret(&b, "wh_1", SL_DELAY_DEFAULT) ==
+            SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "webhook.rotate_secret", 1));
+    req_free(&r);
+    sl_client_buf_free(&b);
+
+    REQUIRE(sl_client_encode_webhook_retry(&b, "wh_1", "evt_9") == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "webhook.retry", 2));
+    CHECK(is_str(key_of(r.top, "event_id"), "evt_9"));
+    req_free(&r);
+    sl_client_buf_free(&b);
+    CHECK(sl_client_encode_webhook_retry(&b, "wh_1", NULL) == SL_CLIENT_ERR_ARGUMENT);
+
+    REQUIRE(sl_client_encode_webhook_event_types(&b) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "webhook.event_types", 0));
+    req_free(&r);
+    sl_client_buf_free(&b);
+}
+
+TEST(encode_webhook_deliveries)
+{
+    sl_client_buf b = {0};
+    req r;
+    sl_client_deliveries_filter f = {.status = SL_DELIVERY_FAILED, .http_status = 503,
+                                     .since_ms = 1000, .until_ms = 2000, .event_id = "evt_1"};
+    REQUIRE(sl_client_encode_webhook_deliveries(&b, "wh_1", &f, 77, 20) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "webhook.deliveries", 8));
+    CHECK(is_str(key_of(r.top, "id"), "wh_1"));
+    CHECK(is_str(key_of(r.top, "status"), "failed"));
+    CHECK(is_uint(key_of(r.top, "http_status"), 503));
+    CHECK(is_uint(key_of(r.top, "since_ms"), 1000));
+    CHECK(is_uint(key_of(r.top, "until_ms"), 2000));
+    CHECK(is_str(key_of(r.top, "event_id"), "evt_1"));
+    CHECK(is_uint(key_of(r.top, "before"), 77));
+    CHECK(is_uint(key_of(r.top, "limit"), 20));
+    req_free(&r);
+    sl_client_buf_free(&b);
+
+    f = (sl_client_deliveries_filter){.status = SL_DELIVERY_SUCCEEDED};
+    REQUIRE(sl_client_encode_webhook_deliveries(&b, "wh_1", &f, 0, 0) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "webhook.deliveries", 2));
+    CHECK(is_str(key_of(r.top, "status"), "succeeded"));
+    req_free(&r);
+    sl_client_buf_free(&b);
+    REQUIRE(sl_client_encode_webhook_deliveries(&b, "wh_1", NULL, 0, 0) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "webhook.deliveries", 1));
+    req_free(&r);
+    sl_client_buf_free(&b);
+
+    f.status = (sl_delivery_status_filter)7;
+    CHECK(sl_client_encode_webhook_deliveries(&b, "wh_1", &f, 0, 0) == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(sl_client_encode_webhook_deliveries(&b, NULL, NULL, 0, 0) == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(b.len == 0);
+    sl_client_buf_free(&b);
+}
+
+TEST(encode_webhook_report)
+{
+    sl_webhook_attempt at[2] = {
+        {.token = sl_slice_of("0123456789abcdef0123456789abcdef"), .http_status = 503,
+         .error = sl_slice_of(""), .latency_us = 1200, .body = sl_slice_of("busy\x00\xff"),
+         .retry_after_ms = 30000, .sent_ms = 1763884800000ull},
+        {.token = sl_slice_of("t2"), .error = sl_slice_of("timeout")},
+    };
+    at[0].body.len = 6;
+    sl_client_buf b = {0};
+    req r;
+    REQUIRE(sl_client_encode_webhook_report(&b, "wh_1", at, 2) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "webhook.report", 2));
+    CHECK(is_str(key_of(r.top, "id"), "wh_1"));
+    const msgpack_object *a = key_of(r.top, "attempts");
+    REQUIRE(array_size(a) == 2);
+    const msgpack_object *a0 = &a->via.array.ptr[0], *a1 = &a->via.array.ptr[1];
+    CHECK(map_size(a0) == 6); /* the empty error is left out */
+    CHECK(is_str(key_of(a0, "token"), "0123456789abcdef0123456789abcdef"));
+    CHECK(is_uint(key_of(a0, "http_status"), 503));
+    CHECK(is_uint(key_of(a0, "latency_us"), 1200));
+    const msgpack_object *body = key_of(a0, "body");
+    CHECK(body && body->type == MSGPACK_OBJECT_BIN && body->via.bin.size == 6 &&
+          memcmp(body->via.bin.ptr, "busy\x00\xff", 6) == 0);
+    CHECK(is_uint(key_of(a0, "retry_after_ms"), 30000));
+    CHECK(is_uint(key_of(a0, "sent_ms"), 1763884800000ull));
+    CHECK(map_size(a1) == 2);
+    CHECK(is_str(key_of(a1, "error"), "timeout"));
+    req_free(&r);
+
+    size_t len = b.len;
+    CHECK(sl_client_encode_webhook_report(&b, "wh_1", NULL, 1) == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(sl_client_encode_webhook_report(&b, NULL, at, 1) == SL_CLIENT_ERR_ARGUMENT);
+    at[1].token = (sl_slice){NULL, 1};
+    CHECK(sl_client_encode_webhook_report(&b, "wh_1", at, 2) == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(b.len == len);
+    sl_client_buf_free(&b);
+}
+
+/* ---- webhooks: decoders ---------------------------------------------------------------- */
+
+/* A Webhook (or, with target, a Target: secrets as str) of every key. */
+static void rp_webhook(reply *r, const char *id, bool target)
+{
+    msgpack_pack_map(&r->pk, 19);
+    rp_kv_str(r, "id", id);
+    rp_kv_str(r, "name", "orders");
+    rp_kv_str(r, "description", "the order service");
+    rp_kv_str(r, "url", "https://example.com/hook");
+    rp_str(r, "filters");
+    msgpack_pack_array(&r->pk, 2);
+    rp_str(r, "order.*");
+    rp_str(r, "refund.>");
+    rp_str(r, "active");
+    msgpack_pack_false(&r->pk);
+    rp_kv_str(r, "disabled_reason", "failing");
+    rp_kv_uint(r, "disabled_ms", 1763884900000ull);
+    rp_str(r, "retry_schedule_ms");
+    msgpack_pack_array(&r->pk, 2);
+    msgpack_pack_uint64(&r->pk, 30000);
+    msgpack_pack_uint64(&r->pk, 300000);
+    rp_kv_uint(r, "timeout_ms", 10000);
+    rp_kv_uint(r, "max_in_flight", 16);
+    rp_kv_uint(r, "rate_limit", 5);
+    rp_kv_uint(r, "disable_after", 3);
+    rp_str(r, "headers");
+    msgpack_pack_map(&r->pk, 1);
+    rp_kv_str(r, "X-Team", "billing");
+    rp_kv_str(r, "group", "_wh.wh_0123456789abcdef");
+    rp_kv_uint(r, "consecutive_failures", 3);
+    rp_str(r, "secrets");
+    msgpack_pack_array(&r->pk, 2);
+    if (target) {
+        rp_str(r, "whsec_new");
+        rp_str(r, "whsec_old");
+    } else {
+        msgpack_pack_map(&r->pk, 1);
+        rp_kv_uint(r, "expires_ms", 0);
+        msgpack_pack_map(&r->pk, 1);
+        rp_kv_uint(r, "expires_ms", 1763971200000ull);
+    }
+    rp_kv_uint(r, "created_ms", 1763884800000ull);
+    rp_kv_uint(r, "updated_ms", 1763884850000ull);
+}
+
+/* Checks every field rp_webhook wrote. */
+static void check_webhook(int *unit_failed_, const sl_client_webhook *w, bool target)
+{
+    CHECK(sl_slice_eq_cstr(w->id, "wh_0123456789abcdef"));
+    CHECK(sl_slice_eq_cstr(w->name, "orders"));
+    CHECK(sl_slice_eq_cstr(w->description, "the order service"));
+    CHECK(sl_slice_eq_cstr(w->url, "https://example.com/hook"));
+    REQUIRE(w->nfilters == 2);
+    CHECK(sl_slice_eq_cstr(w->filters[1], "refund.>"));
+    CHECK(!w->active);
+    CHECK(sl_slice_eq_cstr(w->disabled_reason, "failing"));
+    CHECK_EQ_U64(w->disabled_ms, 1763884900000ull);
+    REQUIRE(w->nretry == 2);
+    CHECK_EQ_U64(w->retry_schedule_ms[1], 300000);
+    CHECK_EQ_U64(w->timeout_ms, 10000);
+    CHECK_EQ_U64(w->max_in_flight, 16);
+    CHECK_EQ_U64(w->rate_limit, 5);
+    CHECK_EQ_U64(w->disable_after, 3);
+    REQUIRE(w->nheaders == 1);
+    CHECK(sl_slice_eq_cstr(w->headers[0].key, "X-Team"));
+    CHECK(sl_slice_eq_cstr(w->headers[0].value, "billing"));
+    CHECK(sl_slice_eq_cstr(w->group, "_wh.wh_0123456789abcdef"));
+    CHECK_EQ_U64(w->consecutive_failures, 3);
+    REQUIRE(w->nsecrets == 2);
+    if (target) {
+        CHECK(w->secret_expires_ms == NULL);
+        REQUIRE(w->secrets != NULL);
+        CHECK(sl_slice_eq_cstr(w->secrets[0], "whsec_new"));
+        CHECK(sl_slice_eq_cstr(w->secrets[1], "whsec_old"));
+    } else {
+        CHECK(w->secrets == NULL);
+        REQUIRE(w->secret_expires_ms != NULL);
+        CHECK_EQ_U64(w->secret_expires_ms[0], 0);
+        CHECK_EQ_U64(w->secret_expires_ms[1], 1763971200000ull);
+    }
+    CHECK_EQ_U64(w->created_ms, 1763884800000ull);
+    CHECK_EQ_U64(w->updated_ms, 1763884850000ull);
+}
+
+TEST(decode_webhook_one)
+{
+    static const sl_client_op ops[] = {
+        SL_CLIENT_OP_WEBHOOK_CREATE, SL_CLIENT_OP_WEBHOOK_UPDATE, SL_CLIENT_OP_WEBHOOK_GET,
+        SL_CLIENT_OP_WEBHOOK_ENABLE, SL_CLIENT_OP_WEBHOOK_DISABLE, SL_CLIENT_OP_WEBHOOK_RESET,
+        SL_CLIENT_OP_WEBHOOK_ROTATE_SECRET};
+    reply r;
+    rp_init(&r);
+    rp_ok(&r, 2);
+    rp_str(&r, "webhook");
+    rp_webhook(&r, "wh_0123456789abcdef", false);
+    rp_kv_str(&r, "secret", "whsec_AAAA");
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        sl_client_result res;
+        REQUIRE(decode(ops[i], &r, &res) == SL_CLIENT_OK);
+        check_webhook(unit_failed_, &res.webhook.webhook, false);
+        bool with_secret = ops[i] == SL_CLIENT_OP_WEBHOOK_CREATE ||
+                           ops[i] == SL_CLIENT_OP_WEBHOOK_ROTATE_SECRET;
+        CHECK(sl_slice_eq_cstr(res.webhook.secret, with_secret ? "whsec_AAAA" : ""));
+        sl_client_result_free(&res);
+    }
+    rp_free(&r);
+
+    /* create and rotate_secret need the secret; the others do not */
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "webhook");
+    rp_webhook(&r, "wh_0123456789abcdef", false);
+    sl_client_result res;
+    CHECK(decode(SL_CLIENT_OP_WEBHOOK_GET, &r, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+    CHECK(decode(SL_CLIENT_OP_WEBHOOK_CREATE, &r, &res) == SL_CLIENT_ERR_BAD_REPLY);
+    CHECK(strstr(res.error.message, "secret") != NULL);
+    sl_client_result_free(&res);
+    CHECK(decode(SL_CLIENT_OP_WEBHOOK_ROTATE_SECRET, &r, &res) == SL_CLIENT_ERR_BAD_REPLY);
+    sl_client_result_free(&res);
+    rp_free(&r);
+
+    /* only id, name, url, filters, active and group are required */
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "webhook");
+    msgpack_pack_map(&r.pk, 6);
+    rp_kv_str(&r, "id", "wh_1");
+    rp_kv_str(&r, "name", "n");
+    rp_kv_str(&r, "url", "http://x");
+    rp_str(&r, "filters");
+    msgpack_pack_array(&r.pk, 0);
+    rp_str(&r, "active");
+    msgpack_pack_true(&r.pk);
+    rp_kv_str(&r, "group", "_wh.wh_1");
+    REQUIRE(decode(SL_CLIENT_OP_WEBHOOK_GET, &r, &res) == SL_CLIENT_OK);
+    CHECK(res.webhook.webhook.active);
+    CHECK(res.webhook.webhook.nsecrets == 0 && res.webhook.webhook.nretry == 0);
+    CHECK(res.webhook.webhook.description.len == 0);
+    sl_client_result_free(&res);
+    rp_free(&r);
+}
+
+TEST(decode_webhook_list_and_targets)
+{
+    reply r;
+    rp_init(&r);
+    rp_ok(&r, 2);
+    rp_str(&r, "webhooks");
+    msgpack_pack_array(&r.pk, 2);
+    rp_webhook(&r, "wh_0123456789abcdef", false);
+    rp_webhook(&r, "wh_0123456789abcdef", false);
+    rp_kv_str(&r, "next_after", "wh_0123456789abcdef");
+    sl_client_result res;
+    REQUIRE(decode(SL_CLIENT_OP_WEBHOOK_LIST, &r, &res) == SL_CLIENT_OK);
+    REQUIRE(res.webhooks.n == 2);
+    check_webhook(unit_failed_, &res.webhooks.webhooks[1], false);
+    CHECK(sl_slice_eq_cstr(res.webhooks.next_after, "wh_0123456789abcdef"));
+    sl_client_result_free(&res);
+    /* a list reply is no targets reply */
+    CHECK(decode(SL_CLIENT_OP_WEBHOOK_TARGETS, &r, &res) == SL_CLIENT_ERR_BAD_REPLY);
+    sl_client_result_free(&res);
+    rp_free(&r);
+
+    rp_init(&r);
+    rp_ok(&r, 2);
+    rp_str(&r, "targets");
+    msgpack_pack_array(&r.pk, 1);
+    rp_webhook(&r, "wh_0123456789abcdef", true);
+    rp_kv_str(&r, "next_after", "");
+    REQUIRE(decode(SL_CLIENT_OP_WEBHOOK_TARGETS, &r, &res) == SL_CLIENT_OK);
+    REQUIRE(res.webhooks.n == 1);
+    check_webhook(unit_failed_, &res.webhooks.webhooks[0], true);
+    CHECK(res.webhooks.next_after.len == 0);
+    sl_client_result_free(&res);
+    rp_free(&r);
+}
+
+/* A delivery attempt entry; result as given. */
+static void rp_attempt_entry(reply *r, uint64_t entry, const char *result)
+{
+    msgpack_pack_map(&r->pk, 11);
+    rp_kv_uint(r, "entry", entry);
+    rp_kv_uint(r, "seq", 9);
+    rp_kv_str(r, "event_id", "evt_00000000000000010000000000000009");
+    rp_kv_str(r, "topic", "order.created");
+    rp_kv_uint(r, "attempt", 2);
+    rp_kv_uint(r, "time_ms", 1763884800000ull);
+    rp_kv_uint(r, "http_status", 503);
+    rp_kv_str(r, "error", "");
+    rp_kv_uint(r, "latency_us", 1500);
+    rp_str(r, "body");
+    rp_bin(r, "try later");
+    rp_kv_str(r, "result", result);
+}
+
+TEST(decode_webhook_stats_test_types_deliveries)
+{
+    reply r;
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "stats");
+    msgpack_pack_map(&r.pk, 14);
+    static const char *const keys[] = {"attempts", "successes", "failures", "dead",
+                                       "last_status", "last_attempt_ms", "last_success_ms",
+                                       "latency_p50_us", "latency_p99_us", "backlog",
+                                       "in_flight", "waiting", "dlq_size"};
+    for (size_t i = 0; i < 13; i++)
+        rp_kv_uint(&r, keys[i], 100 + i);
+    rp_kv_str(&r, "last_error", "timeout");
+    sl_client_result res;
+    REQUIRE(decode(SL_CLIENT_OP_WEBHOOK_STATS, &r, &res) == SL_CLIENT_OK);
+    const sl_client_webhook_stats *s = &res.webhook_stats;
+    CHECK_EQ_U64(s->attempts, 100);
+    CHECK_EQ_U64(s->successes, 101);
+    CHECK_EQ_U64(s->failures, 102);
+    CHECK_EQ_U64(s->dead, 103);
+    CHECK_EQ_U64(s->last_status, 104);
+    CHECK_EQ_U64(s->last_attempt_ms, 105);
+    CHECK_EQ_U64(s->last_success_ms, 106);
+    CHECK_EQ_U64(s->latency_p50_us, 107);
+    CHECK_EQ_U64(s->latency_p99_us, 108);
+    CHECK_EQ_U64(s->backlog, 109);
+    CHECK_EQ_U64(s->in_flight, 110);
+    CHECK_EQ_U64(s->waiting, 111);
+    CHECK_EQ_U64(s->dlq_size, 112);
+    CHECK(sl_slice_eq_cstr(s->last_error, "timeout"));
+    sl_client_result_free(&res);
+    rp_free(&r);
+
+    rp_init(&r);
+    rp_ok(&r, 2);
+    rp_kv_uint(&r, "seq", 42);
+    rp_kv_str(&r, "id", "evt_0000000000000001000000000000002a");
+    REQUIRE(decode(SL_CLIENT_OP_WEBHOOK_TEST, &r, &res) == SL_CLIENT_OK);
+    CHECK_EQ_U64(res.webhook_test.seq, 42);
+    CHECK(sl_slice_eq_cstr(res.webhook_test.event_id, "evt_0000000000000001000000000000002a"));
+    sl_client_result_free(&res);
+    rp_free(&r);
+
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "types");
+    msgpack_pack_array(&r.pk, 2);
+    rp_str(&r, "order.created");
+    rp_str(&r, "order.paid");
+    REQUIRE(decode(SL_CLIENT_OP_WEBHOOK_EVENT_TYPES, &r, &res) == SL_CLIENT_OK);
+    REQUIRE(res.event_types.n == 2);
+    CHECK(sl_slice_eq_cstr(res.event_types.types[1], "order.paid"));
+    sl_client_result_free(&res);
+    rp_free(&r);
+
+    static const char *const results[] = {"delivered", "retry", "dead", "disabled", "stale"};
+    rp_init(&r);
+    rp_ok(&r, 2);
+    rp_str(&r, "deliveries");
+    msgpack_pack_array(&r.pk, 5);
+    for (size_t i = 0; i < 5; i++)
+        rp_attempt_entry(&r, 10 - i, results[i]);
+    rp_kv_uint(&r, "next_before", 6);
+    REQUIRE(decode(SL_CLIENT_OP_WEBHOOK_DELIVERIES, &r, &res) == SL_CLIENT_OK);
+    REQUIRE(res.webhook_deliveries.n == 5);
+    const sl_client_webhook_attempt_entry *e = &res.webhook_deliveries.entries[0];
+    CHECK_EQ_U64(e->entry, 10);
+    CHECK_EQ_U64(e->seq, 9);
+    CHECK(sl_slice_eq_cstr(e->event_id, "evt_00000000000000010000000000000009"));
+    CHECK(sl_slice_eq_cstr(e->topic, "order.created"));
+    CHECK_EQ_U64(e->attempt, 2);
+    CHECK_EQ_U64(e->time_ms, 1763884800000ull);
+    CHECK_EQ_U64(e->http_status, 503);
+    CHECK(e->error.len == 0);
+    CHECK_EQ_U64(e->latency_us, 1500);
+    CHECK(sl_slice_eq_cstr(e->body, "try later"));
+    CHECK(e->result == SL_ATTEMPT_DELIVERED);
+    CHECK(res.webhook_deliveries.entries[1].result == SL_ATTEMPT_RETRY);
+    CHECK(res.webhook_deliveries.entries[2].result == SL_ATTEMPT_DEAD);
+    CHECK(res.webhook_deliveries.entries[3].result == SL_ATTEMPT_DISABLED);
+    CHECK(res.webhook_deliveries.entries[4].result == SL_ATTEMPT_STALE);
+    CHECK_EQ_U64(res.webhook_deliveries.next_before, 6);
+    sl_client_result_free(&res);
+    rp_free(&r);
+
+    /* delete and retry answer nothing else */
+    rp_init(&r);
+    rp_ok(&r, 0);
+    CHECK(decode(SL_CLIENT_OP_WEBHOOK_DELETE, &r, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+    CHECK(decode(SL_CLIENT_OP_WEBHOOK_RETRY, &r, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+    rp_free(&r);
+}
+
+TEST(decode_webhook_report)
+{
+    reply r;
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "outcomes");
+    msgpack_pack_array(&r.pk, 3);
+    msgpack_pack_map(&r.pk, 3);
+    rp_kv_str(&r, "result", "retry");
+    rp_kv_uint(&r, "attempt", 1);
+    rp_kv_uint(&r, "retry_at_ms", 1763884830000ull);
+    msgpack_pack_map(&r.pk, 2);
+    rp_kv_str(&r, "result", "delivered");
+    rp_kv_uint(&r, "attempt", 3);
+    msgpack_pack_map(&r.pk, 3);
+    rp_kv_str(&r, "result", "dead");
+    rp_kv_uint(&r, "attempt", 5);
+    rp_kv_uint(&r, "retry_at_ms", 0);
+    sl_client_result res;
+    REQUIRE(decode(SL_CLIENT_OP_WEBHOOK_REPORT, &r, &res) == SL_CLIENT_OK);
+    REQUIRE(res.webhook_report.n == 3);
+    const sl_webhook_outcome *o = res.webhook_report.outcomes;
+    CHECK(o[0].result == SL_ATTEMPT_RETRY && o[0].attempt == 1);
+    CHECK_EQ_U64(o[0].retry_at_ms, 1763884830000ull);
+    CHECK(o[1].result == SL_ATTEMPT_DELIVERED && o[1].attempt == 3 && o[1].retry_at_ms == 0);
+    CHECK(o[2].result == SL_ATTEMPT_DEAD && o[2].attempt == 5);
+    sl_client_result_free(&res);
+    rp_free(&r);
+}
+
+/* The ok replies of every webhook op, as the decoder tests build them. */
+static void rp_webhook_reply(reply *r, sl_client_op op)
+{
+    switch (op) {
+    case SL_CLIENT_OP_WEBHOOK_LIST:
+    case SL_CLIENT_OP_WEBHOOK_TARGETS:
+        rp_ok(r, 2);
+        rp_str(r, op == SL_CLIENT_OP_WEBHOOK_LIST ? "webhooks" : "targets");
+        msgpack_pack_array(&r->pk, 1);
+        rp_webhook(r, "wh_0123456789abcdef", op == SL_CLIENT_OP_WEBHOOK_TARGETS);
+        rp_kv_str(r, "next_after", "");
+        break;
+    case SL_CLIENT_OP_WEBHOOK_DELIVERIES:
+        rp_ok(r, 2);
+        rp_str(r, "deliveries");
+        msgpack_pack_array(&r->pk, 2);
+        rp_attempt_entry(r, 2, "retry");
+        rp_attempt_entry(r, 1, "dead");
+        rp_kv_uint(r, "next_before", 0);
+        break;
+    default:
+        rp_ok(r, 2);
+        rp_str(r, "webhook");
+        rp_webhook(r, "wh_0123456789abcdef", false);
+        rp_kv_str(r, "secret", "whsec_AAAA");
+        break;
+    }
+}
+
+TEST(decode_webhook_malformed)
+{
+    /* server errors and garbage, for every webhook op */
+    for (sl_client_op op = SL_CLIENT_OP_WEBHOOK_CREATE; op <= SL_CLIENT_OP_WEBHOOK_REPORT; op++) {
+        reply r;
+        rp_init(&r);
+        rp_error(&r, "not_found", "no webhook with id \"wh_1\"", "id", -1);
+        sl_client_result res;
+        CHECK(decode(op, &r, &res) == SL_CLIENT_ERR_SERVER);
+        CHECK(strcmp(res.error.code, "not_found") == 0 && strcmp(res.error.field, "id") == 0);
+        sl_client_result_free(&res);
+        rp_free(&r);
+        bool nothing = op == SL_CLIENT_OP_WEBHOOK_DELETE || op == SL_CLIENT_OP_WEBHOOK_RETRY;
+        CHECK(decode_bytes(op, "\x81\xa2ok\xc3", 5) ==
+              (nothing ? SL_CLIENT_OK : SL_CLIENT_ERR_BAD_REPLY));
+        CHECK(decode_bytes(op, "\x93\x01\x02\x03", 4) == SL_CLIENT_ERR_BAD_REPLY);
+        CHECK(decode_bytes(op, "\x81\xa2ok", 4) == SL_CLIENT_ERR_BAD_REPLY);
+        CHECK(decode_bytes(op, "\xdd\xff\xff\xff\xff", 5) == SL_CLIENT_ERR_BAD_REPLY);
+    }
+
+    /* one wrong field each */
+    sl_client_result res;
+    for (int variant = 0; variant < 8; variant++) {
+        reply r;
+        rp_init(&r);
+        rp_ok(&r, 1);
+        rp_str(&r, "webhook");
+        msgpack_pack_map(&r.pk, 7);
+        rp_kv_str(&r, "id", "wh_1");
+        rp_kv_str(&r, "name", "n");
+        if (variant == 0)
+            rp_kv_uint(&r, "url", 1);
+        else
+            rp_kv_str(&r, "url", "http://x");
+        rp_str(&r, "filters");
+        if (variant == 1) {
+            rp_str(&r, ">");
+        } else {
+            msgpack_pack_array(&r.pk, 1);
+            if (variant == 2)
+                msgpack_pack_uint64(&r.pk, 1);
+            else
+                rp_str(&r, ">");
+        }
+        rp_str(&r, "active");
+        if (variant == 3)
+            rp_str(&r, "yes");
+        else
+            msgpack_pack_true(&r.pk);
+        rp_kv_str(&r, variant == 4 ? "grp" : "group", "_wh.wh_1");
+        rp_str(&r, "secrets");
+        if (variant == 5) {
+            msgpack_pack_array(&r.pk, 1);
+            rp_str(&r, "whsec_leaked"); /* a Target's secrets in a Webhook */
+        } else if (variant == 6) {
+            msgpack_pack_array(&r.pk, 1);
+            msgpack_pack_map(&r.pk, 1);
+            rp_kv_str(&r, "expires_ms", "never");
+        } else if (variant == 7) {
+            msgpack_pack_map(&r.pk, 0);
+        } else {
+            msgpack_pack_array(&r.pk, 0);
+        }
+        sl_client_status st = decode(SL_CLIENT_OP_WEBHOOK_GET, &r, &res);
+        if (st != SL_CLIENT_ERR_BAD_REPLY)
+            fprintf(stderr, "  variant %d: status %d\n", variant, st);
+        CHECK(st == SL_CLIENT_ERR_BAD_REPLY);
+        CHECK(strcmp(res.error.code, "bad_reply") == 0);
+        sl_client_result_free(&res);
+        rp_free(&r);
+    }
+
+    /* an unknown result name, a non-map outcome, a missing next_before */
+    reply r;
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "outcomes");
+    msgpack_pack_array(&r.pk, 1);
+    msgpack_pack_map(&r.pk, 2);
+    rp_kv_str(&r, "result", "lost");
+    rp_kv_uint(&r, "attempt", 1);
+    CHECK(decode(SL_CLIENT_OP_WEBHOOK_REPORT, &r, &res) == SL_CLIENT_ERR_BAD_REPLY);
+    CHECK(strstr(res.error.message, "outcomes[0].result") != NULL);
+    sl_client_result_free(&res);
+    rp_free(&r);
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "outcomes");
+    msgpack_pack_array(&r.pk, 1);
+    rp_str(&r, "delivered");
+    CHECK(decode(SL_CLIENT_OP_WEBHOOK_REPORT, &r, &res) == SL_CLIENT_ERR_BAD_REPLY);
+    sl_client_result_free(&res);
+    rp_free(&r);
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "deliveries");
+    msgpack_pack_array(&r.pk, 1);
+    rp_attempt_entry(&r, 1, "retry");
+    CHECK(decode(SL_CLIENT_OP_WEBHOOK_DELIVERIES, &r, &res) == SL_CLIENT_ERR_BAD_REPLY);
+    CHECK(strstr(res.error.message, "next_before") != NULL);
+    sl_client_result_free(&res);
+    rp_free(&r);
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "types");
+    msgpack_pack_array(&r.pk, 1);
+    rp_bin(&r, "order.created");
+    CHECK(decode(SL_CLIENT_OP_WEBHOOK_EVENT_TYPES, &r, &res) == SL_CLIENT_ERR_BAD_REPLY);
+    sl_client_result_free(&res);
+    rp_free(&r);
+
+    /* truncated anywhere */
+    static const sl_client_op cut[] = {SL_CLIENT_OP_WEBHOOK_CREATE, SL_CLIENT_OP_WEBHOOK_LIST,
+                                       SL_CLIENT_OP_WEBHOOK_TARGETS,
+                                       SL_CLIENT_OP_WEBHOOK_DELIVERIES};
+    for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++) {
+        rp_init(&r);
+        rp_webhook_reply(&r, cut[i]);
+        truncate_everywhere(unit_failed_, cut[i], &r);
+        rp_free(&r);
+    }
+}
+
 /* ---- the transport: nothing listening ----------------------------------------------- */
 
 TEST(open_unreachable_is_unavailable)
@@ -1443,11 +2194,352 @@ TEST(threads_share_one_client)
     fake_stop(&f);
 }
 
+/* ---- webhooks against the real daemon ---------------------------------------------------- */
+
+static test_daemon wd;  /* the daemon of the webhook tests */
+static sl_client *wc;   /* a client of it */
+
+TEST(webhook_daemon_start)
+{
+    REQUIRE(test_daemon_start(&wd, NULL, NULL) == 0);
+    sl_client_options opt = {.timeout_ms = 5000};
+    sl_client_error err;
+    REQUIRE(sl_client_open(wd.url, &opt, &wc, &err) == SL_CLIENT_OK);
+}
+
+/* Create a subscription to url (filters: one, or none for the default);
+ * its id and group go to the buffers. Returns the status. */
+static sl_client_status wh_create(const char *name, const char *filter, const uint64_t *retry,
+                                  uint32_t nretry, char id[32], char group[80])
+{
+    sl_webhook_config cfg = {.name = sl_slice_of(name),
+                             .url = sl_slice_of("http://127.0.0.1:9/hook")};
+    unsigned mask = 0;
+    if (filter) {
+        cfg.nfilters = 1;
+        cfg.filters[0] = sl_slice_of(filter);
+        mask |= SL_WEBHOOK_GIVEN_FILTERS;
+    }
+    if (retry) {
+        cfg.nretry = nretry;
+        memcpy(cfg.retry_ms, retry, nretry * sizeof *retry);
+        mask |= SL_WEBHOOK_GIVEN_RETRY;
+    }
+    sl_client_result res;
+    sl_client_status st = sl_client_webhook_create(wc, &cfg, mask, &res);
+    if (st == SL_CLIENT_OK) {
+        const sl_client_webhook *w = &res.webhook.webhook;
+        snprintf(id, 32, "%.*s", (int)w->id.len, w->id.ptr);
+        snprintf(group, 80, "%.*s", (int)w->group.len, w->group.ptr);
+    } else {
+        fprintf(stderr, "  webhook.create: %s: %s\n", res.error.code, res.error.message);
+    }
+    sl_client_result_free(&res);
+    return st;
+}
+
+TEST(webhook_calls_lifecycle)
+{
+    static const sl_header hs[1] = {{{"X-Team", 6}, {"billing", 7}}};
+    sl_webhook_config cfg = {.name = sl_slice_of("orders"),
+                             .description = sl_slice_of("the order service"),
+                             .url = sl_slice_of("https://example.com/hook"),
+                             .nfilters = 1,
+                             .filters = {sl_slice_of("order.*")},
+                             .active = true,
+                             .nretry = 2,
+                             .retry_ms = {1000, 2000},
+                             .timeout_ms = 5000,
+                             .max_in_flight = 4,
+                             .rate_limit = 10,
+                             .disable_after = 2,
+                             .nheaders = 1};
+    memcpy(cfg.headers, hs, sizeof hs);
+    sl_client_result res;
+    REQUIRE(sl_client_webhook_create(wc, &cfg, 0x7ffu, &res) == SL_CLIENT_OK);
+    const sl_client_webhook *w = &res.webhook.webhook;
+    char id[32], secret[64];
+    snprintf(id, sizeof id, "%.*s", (int)w->id.len, w->id.ptr);
+    snprintf(secret, sizeof secret, "%.*s", (int)res.webhook.secret.len, res.webhook.secret.ptr);
+    CHECK(strncmp(id, "wh_", 3) == 0 && strlen(id) == SL_WEBHOOK_ID_LEN);
+    CHECK(strncmp(secret, "whsec_", 6) == 0 && strlen(secret) == SL_WEBHOOK_SECRET_LEN);
+    CHECK(sl_slice_eq_cstr(w->description, "the order service"));
+    CHECK(w->nfilters == 1 && sl_slice_eq_cstr(w->filters[0], "order.*"));
+    CHECK(w->active && w->disabled_reason.len == 0);
+    CHECK(w->nretry == 2 && w->retry_schedule_ms[1] == 2000);
+    CHECK_EQ_U64(w->timeout_ms, 5000);
+    CHECK_EQ_U64(w->max_in_flight, 4);
+    CHECK_EQ_U64(w->rate_limit, 10);
+    CHECK_EQ_U64(w->disable_after, 2);
+    CHECK(w->nheaders == 1 && sl_slice_eq_cstr(w->headers[0].value, "billing"));
+    CHECK(w->nsecrets == 1 && w->secret_expires_ms[0] == 0 && w->secrets == NULL);
+    CHECK(w->created_ms > 0 && w->created_ms == w->updated_ms);
+    sl_client_result_free(&res);
+
+    REQUIRE(sl_client_webhook_get(wc, id, &res) == SL_CLIENT_OK);
+    CHECK(sl_slice_eq_cstr(res.webhook.webhook.name, "orders"));
+    CHECK(res.webhook.secret.len == 0);
+    sl_client_result_free(&res);
+
+    sl_webhook_config up = {.name = sl_slice_of("orders-v2"), .max_in_flight = 8};
+    REQUIRE(sl_client_webhook_update(wc, id, &up,
+                                     SL_WEBHOOK_GIVEN_NAME | SL_WEBHOOK_GIVEN_MAX_IN_FLIGHT,
+                                     &res) == SL_CLIENT_OK);
+    CHECK(sl_slice_eq_cstr(res.webhook.webhook.name, "orders-v2"));
+    CHECK_EQ_U64(res.webhook.webhook.max_in_flight, 8);
+    CHECK_EQ_U64(res.webhook.webhook.rate_limit, 10); /* kept */
+    sl_client_result_free(&res);
+
+    REQUIRE(sl_client_webhook_disable(wc, id, &res) == SL_CLIENT_OK);
+    CHECK(!res.webhook.webhook.active);
+    CHECK(sl_slice_eq_cstr(res.webhook.webhook.disabled_reason, "manual"));
+    CHECK(res.webhook.webhook.disabled_ms > 0);
+    sl_client_result_free(&res);
+    REQUIRE(sl_client_webhook_enable(wc, id, &res) == SL_CLIENT_OK);
+    CHECK(res.webhook.webhook.active && res.webhook.webhook.disabled_ms == 0);
+    sl_client_result_free(&res);
+    REQUIRE(sl_client_webhook_reset(wc, id, &res) == SL_CLIENT_OK);
+    CHECK(res.webhook.webhook.active && res.webhook.webhook.consecutive_failures == 0);
+    sl_client_result_free(&res);
+
+    uint64_t t0 = test_wall_ms();
+    REQUIRE(sl_client_webhook_rotate_secret(wc, id, 60000, &res) == SL_CLIENT_OK);
+    CHECK(res.webhook.secret.len == SL_WEBHOOK_SECRET_LEN);
+    CHECK(!sl_slice_eq_cstr(res.webhook.secret, secret));
+    REQUIRE(res.webhook.webhook.nsecrets == 2);
+    CHECK(res.webhook.webhook.secret_expires_ms[0] == 0);
+    CHECK(res.webhook.webhook.secret_expires_ms[1] >= t0 + 59000 &&
+          res.webhook.webhook.secret_expires_ms[1] <= test_wall_ms() + 61000);
+    sl_client_result_free(&res);
+    CHECK(sl_client_webhook_rotate_secret(wc, id, SL_DELAY_DEFAULT, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+
+    /* paging: three subscriptions, two per page */
+    char id2[32], id3[32], g[80];
+    REQUIRE(wh_create("second", NULL, NULL, 0, id2, g) == SL_CLIENT_OK);
+    REQUIRE(wh_create("third", NULL, NULL, 0, id3, g) == SL_CLIENT_OK);
+    REQUIRE(sl_client_webhook_list(wc, NULL, 2, &res) == SL_CLIENT_OK);
+    CHECK(res.webhooks.n == 2 && res.webhooks.next_after.len > 0);
+    char after[32];
+    snprintf(after, sizeof after, "%.*s", (int)res.webhooks.next_after.len,
+             res.webhooks.next_after.ptr);
+    CHECK(res.webhooks.n == 2 && res.webhooks.webhooks[0].secrets == NULL);
+    sl_client_result_free(&res);
+    REQUIRE(sl_client_webhook_list(wc, after, 2, &res) == SL_CLIENT_OK);
+    CHECK(res.webhooks.n == 1 && res.webhooks.next_after.len == 0);
+    sl_client_result_free(&res);
+
+    /* targets: active ones, with their secrets */
+    REQUIRE(sl_client_webhook_disable(wc, id3, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+    REQUIRE(sl_client_webhook_targets(wc, NULL, 0, &res) == SL_CLIENT_OK);
+    CHECK(res.webhooks.n == 2);
+    for (size_t i = 0; i < res.webhooks.n; i++) {
+        const sl_client_webhook *t = &res.webhooks.webhooks[i];
+        CHECK(!sl_slice_eq_cstr(t->id, id3));
+        REQUIRE(t->nsecrets >= 1 && t->secrets != NULL);
+        CHECK(t->secrets[0].len == SL_WEBHOOK_SECRET_LEN);
+        CHECK(t->secrets[0].len >= 6 && memcmp(t->secrets[0].ptr, "whsec_", 6) == 0);
+    }
+    sl_client_result_free(&res);
+
+    REQUIRE(sl_client_webhook_delete(wc, id2, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+    CHECK(sl_client_webhook_get(wc, id2, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.code, "not_found") == 0);
+    sl_client_result_free(&res);
+    CHECK(sl_client_webhook_delete(wc, id3, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+    CHECK(sl_client_webhook_delete(wc, id, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+
+    /* the server checks what the library does not */
+    sl_webhook_config bad = {.name = sl_slice_of("x"), .url = sl_slice_of("ftp://nope")};
+    CHECK(sl_client_webhook_create(wc, &bad, 0, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.code, "invalid_argument") == 0);
+    sl_client_result_free(&res);
+}
+
+/* Pull one delivery of group (waiting up to 2 s); its token and event id
+ * go to the buffers. 0 or -1. */
+static int wh_pull(const char *group, char token[40], char event_id[48], uint32_t *attempt)
+{
+    sl_client_result res;
+    int rc = -1;
+    if (sl_client_pull(wc, group, 1, 2000, &res) == SL_CLIENT_OK && res.pull.n == 1) {
+        const sl_client_delivery *dl = &res.pull.deliveries[0];
+        snprintf(token, 40, "%.*s", (int)dl->token.len, dl->token.ptr);
+        snprintf(event_id, 48, "%.*s", (int)dl->event.id.len, dl->event.id.ptr);
+        *attempt = dl->attempt;
+        rc = 0;
+    } else {
+        fprintf(stderr, "  pull %s: %s %s (%zu)\n", group, res.error.code, res.error.message,
+                res.pull.n);
+    }
+    sl_client_result_free(&res);
+    return rc;
+}
+
+/* Report one attempt of token with an HTTP status; the outcome to *out. */
+static sl_client_status wh_report(const char *id, const char *token, uint32_t http_status,
+                                  const char *body, sl_webhook_outcome *out)
+{
+    sl_webhook_attempt at = {.token = sl_slice_of(token), .http_status = http_status,
+                             .latency_us = 1234, .body = sl_slice_of(body),
+                             .sent_ms = test_wall_ms()};
+    sl_client_result res;
+    sl_client_status st = sl_client_webhook_report(wc, id, &at, 1, &res);
+    if (st == SL_CLIENT_OK)
+        *out = res.webhook_report.outcomes[0];
+    else
+        fprintf(stderr, "  webhook.report: %s: %s\n", res.error.code, res.error.message);
+    sl_client_result_free(&res);
+    return st;
+}
+
+TEST(webhook_calls_delivery_cycle)
+{
+    /* this test is the bridge: it pulls from the group and reports outcomes */
+    static const uint64_t retry[1] = {60000};
+    char id[32], group[80], token[40], first_token[40], evt[48], evt2[48];
+    uint32_t attempt = 0;
+    sl_webhook_outcome o;
+    sl_client_result res;
+    REQUIRE(wh_create("cycle", "order.*", retry, 1, id, group) == SL_CLIENT_OK);
+    sl_event_in ev = {.topic = sl_slice_of("order.created"), .payload = sl_slice_of("{}")};
+    REQUIRE(sl_client_publish(wc, &ev, 1, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+
+    /* attempt 1 fails: retried after 60 s +-10% */
+    REQUIRE(wh_pull(group, first_token, evt, &attempt) == 0);
+    CHECK(attempt == 1);
+    uint64_t t0 = test_wall_ms();
+    REQUIRE(wh_report(id, first_token, 503, "busy", &o) == SL_CLIENT_OK);
+    CHECK(o.result == SL_ATTEMPT_RETRY && o.attempt == 1);
+    CHECK(o.retry_at_ms >= t0 + 53000 && o.retry_at_ms <= test_wall_ms() + 67000);
+    REQUIRE(sl_client_webhook_stats_get(wc, id, &res) == SL_CLIENT_OK);
+    CHECK_EQ_U64(res.webhook_stats.attempts, 1);
+    CHECK_EQ_U64(res.webhook_stats.failures, 1);
+    CHECK_EQ_U64(res.webhook_stats.last_status, 503);
+    CHECK_EQ_U64(res.webhook_stats.waiting, 1);
+    CHECK(res.webhook_stats.last_attempt_ms > 0 && res.webhook_stats.last_success_ms == 0);
+    sl_client_result_free(&res);
+
+    /* the log, with filters */
+    REQUIRE(sl_client_webhook_deliveries(wc, id, NULL, 0, 0, &res) == SL_CLIENT_OK);
+    REQUIRE(res.webhook_deliveries.n == 1);
+    const sl_client_webhook_attempt_entry *e = &res.webhook_deliveries.entries[0];
+    CHECK(sl_slice_eq_cstr(e->event_id, evt));
+    CHECK(sl_slice_eq_cstr(e->topic, "order.created"));
+    CHECK(e->attempt == 1 && e->http_status == 503 && e->result == SL_ATTEMPT_RETRY);
+    CHECK(sl_slice_eq_cstr(e->body, "busy"));
+    CHECK_EQ_U64(e->latency_us, 1234);
+    CHECK(res.webhook_deliveries.next_before == 0);
+    sl_client_result_free(&res);
+    sl_client_deliveries_filter f = {.status = SL_DELIVERY_SUCCEEDED};
+    REQUIRE(sl_client_webhook_deliveries(wc, id, &f, 0, 10, &res) == SL_CLIENT_OK);
+    CHECK(res.webhook_deliveries.n == 0);
+    sl_client_result_free(&res);
+    f = (sl_client_deliveries_filter){.status = SL_DELIVERY_FAILED, .http_status = 503,
+                                      .since_ms = t0 - 60000, .event_id = evt};
+    REQUIRE(sl_client_webhook_deliveries(wc, id, &f, 0, 10, &res) == SL_CLIENT_OK);
+    CHECK(res.webhook_deliveries.n == 1);
+    sl_client_result_free(&res);
+
+    /* retry makes it due at once; attempt 2 fails too: dead (schedule spent) */
+    REQUIRE(sl_client_webhook_retry(wc, id, evt, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+    REQUIRE(wh_pull(group, token, evt2, &attempt) == 0);
+    CHECK(attempt == 2 && strcmp(evt, evt2) == 0);
+    REQUIRE(wh_report(id, token, 500, "", &o) == SL_CLIENT_OK);
+    CHECK(o.result == SL_ATTEMPT_DEAD && o.attempt == 2);
+    REQUIRE(sl_client_webhook_get(wc, id, &res) == SL_CLIENT_OK);
+    CHECK_EQ_U64(res.webhook.webhook.consecutive_failures, 1);
+    sl_client_result_free(&res);
+    REQUIRE(sl_client_dlq_list(wc, group, 0, 0, &res) == SL_CLIENT_OK);
+    CHECK(res.dlq_list.n == 1);
+    sl_client_result_free(&res);
+
+    /* a stale token is only logged */
+    REQUIRE(wh_report(id, first_token, 502, "", &o) == SL_CLIENT_OK);
+    CHECK(o.result == SL_ATTEMPT_STALE);
+
+    /* retry replays the dead letter; this time it is delivered */
+    REQUIRE(sl_client_webhook_retry(wc, id, evt, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+    REQUIRE(wh_pull(group, token, evt2, &attempt) == 0);
+    REQUIRE(wh_report(id, token, 204, "", &o) == SL_CLIENT_OK);
+    CHECK(o.result == SL_ATTEMPT_DELIVERED);
+    REQUIRE(sl_client_webhook_stats_get(wc, id, &res) == SL_CLIENT_OK);
+    CHECK_EQ_U64(res.webhook_stats.successes, 1);
+    CHECK_EQ_U64(res.webhook_stats.dead, 1);
+    CHECK_EQ_U64(res.webhook_stats.dlq_size, 0);
+    CHECK_EQ_U64(res.webhook_stats.backlog, 0);
+    CHECK(res.webhook_stats.last_success_ms > 0);
+    sl_client_result_free(&res);
+    REQUIRE(sl_client_webhook_get(wc, id, &res) == SL_CLIENT_OK);
+    CHECK_EQ_U64(res.webhook.webhook.consecutive_failures, 0);
+    sl_client_result_free(&res);
+    CHECK(sl_client_webhook_retry(wc, id, evt, &res) == SL_CLIENT_ERR_SERVER); /* delivered */
+    CHECK(strcmp(res.error.code, "not_found") == 0);
+    sl_client_result_free(&res);
+
+    /* a test event comes on the reserved topic; a 410 disables ("gone") */
+    REQUIRE(sl_client_webhook_test(wc, id, &res) == SL_CLIENT_OK);
+    uint64_t test_seq = res.webhook_test.seq;
+    CHECK(test_seq > 0 && res.webhook_test.event_id.len == SL_EVENT_ID_LEN);
+    sl_client_result_free(&res);
+    REQUIRE(sl_client_pull(wc, group, 1, 2000, &res) == SL_CLIENT_OK);
+    REQUIRE(res.pull.n == 1);
+    CHECK_EQ_U64(res.pull.deliveries[0].event.seq, test_seq);
+    CHECK(res.pull.deliveries[0].event.topic.len > 4 &&
+          memcmp(res.pull.deliveries[0].event.topic.ptr, "_wh.", 4) == 0);
+    snprintf(token, sizeof token, "%.*s", (int)res.pull.deliveries[0].token.len,
+             res.pull.deliveries[0].token.ptr);
+    sl_client_result_free(&res);
+    REQUIRE(wh_report(id, token, 410, "", &o) == SL_CLIENT_OK);
+    CHECK(o.result == SL_ATTEMPT_DISABLED);
+    REQUIRE(sl_client_webhook_get(wc, id, &res) == SL_CLIENT_OK);
+    CHECK(!res.webhook.webhook.active);
+    CHECK(sl_slice_eq_cstr(res.webhook.webhook.disabled_reason, "gone"));
+    sl_client_result_free(&res);
+
+    /* the topics of the log, reserved ones left out */
+    REQUIRE(sl_client_webhook_event_types(wc, &res) == SL_CLIENT_OK);
+    bool seen = false;
+    for (size_t i = 0; i < res.event_types.n; i++) {
+        seen |= sl_slice_eq_cstr(res.event_types.types[i], "order.created");
+        CHECK(res.event_types.types[i].len > 0 && res.event_types.types[i].ptr[0] != '_');
+    }
+    CHECK(seen);
+    sl_client_result_free(&res);
+
+    /* unknown subscriptions are not_found (stats too: webhook.h) */
+    CHECK(sl_client_webhook_stats_get(wc, "wh_0000000000000000", &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.code, "not_found") == 0);
+    sl_client_result_free(&res);
+    CHECK(sl_client_webhook_report(wc, id, NULL, 0, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.code, "invalid_argument") == 0);
+    sl_client_result_free(&res);
+}
+
+TEST(webhook_daemon_stop)
+{
+    sl_client_close(wc);
+    wc = NULL;
+    CHECK(test_daemon_cleanup(&wd) == 0);
+}
+
 TEST(names)
 {
     CHECK(strcmp(sl_client_op_name(SL_CLIENT_OP_GROUP_CREATE), "group.create") == 0);
     CHECK(strcmp(sl_client_op_name(SL_CLIENT_OP_LOG_READ), "log.read") == 0);
     CHECK(strcmp(sl_client_op_name(SL_CLIENT_OP_RAW), "") == 0);
+    CHECK(strcmp(sl_client_op_name(SL_CLIENT_OP_WEBHOOK_ROTATE_SECRET),
+                 "webhook.rotate_secret") == 0);
+    CHECK(strcmp(sl_client_op_name(SL_CLIENT_OP_WEBHOOK_EVENT_TYPES), "webhook.event_types") == 0);
+    for (sl_client_op op = SL_CLIENT_OP_WEBHOOK_CREATE; op <= SL_CLIENT_OP_WEBHOOK_REPORT; op++)
+        CHECK(strncmp(sl_client_op_name(op), "webhook.", 8) == 0);
     CHECK(strcmp(sl_client_status_name(SL_CLIENT_ERR_BAD_REPLY), "bad_reply") == 0);
 }
 
@@ -1463,4 +2555,11 @@ UNIT_MAIN("test_client", UNIT_CASE(encode_ping_and_bare_ops), UNIT_CASE(encode_p
           UNIT_CASE(open_bad_arguments), UNIT_CASE(raw_call_roundtrip_and_decode_via_fake_server),
           UNIT_CASE(silent_server_is_timeout), UNIT_CASE(dropped_connection_is_lost_not_resent),
           UNIT_CASE(typed_calls_through_the_network_path),
-          UNIT_CASE(threads_share_one_client), UNIT_CASE(names))
+          UNIT_CASE(threads_share_one_client), UNIT_CASE(encode_webhook_create_and_update),
+          UNIT_CASE(encode_webhook_id_page_and_small_ops), UNIT_CASE(encode_webhook_deliveries),
+          UNIT_CASE(encode_webhook_report), UNIT_CASE(decode_webhook_one),
+          UNIT_CASE(decode_webhook_list_and_targets),
+          UNIT_CASE(decode_webhook_stats_test_types_deliveries), UNIT_CASE(decode_webhook_report),
+          UNIT_CASE(decode_webhook_malformed), UNIT_CASE(webhook_daemon_start),
+          UNIT_CASE(webhook_calls_lifecycle), UNIT_CASE(webhook_calls_delivery_cycle),
+          UNIT_CASE(webhook_daemon_stop), UNIT_CASE(names))

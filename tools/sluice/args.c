@@ -265,6 +265,34 @@ bool cli_parse_time_ms(const char *s, uint64_t *out)
     return cli_parse_u64(s, 0, UINT64_MAX, out) || parse_iso8601(s, out);
 }
 
+bool cli_parse_duration_ms(const char *s, uint64_t max, uint64_t *out)
+{
+    static const struct {
+        const char *unit;
+        uint64_t ms;
+    } units[] = {{"", 1},         {"ms", 1},          {"s", 1000},
+                 {"m", 60000},    {"h", 3600000},     {"d", 86400000}};
+    size_t n = 0;
+    while (s && s[n] >= '0' && s[n] <= '9')
+        n++;
+    char num[24];
+    uint64_t v;
+    if (n == 0 || n >= sizeof num)
+        return false;
+    memcpy(num, s, n);
+    num[n] = '\0';
+    if (!cli_parse_u64(num, 0, UINT64_MAX, &v))
+        return false;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(s + n, units[i].unit) == 0) {
+            if (v > max / units[i].ms)
+                return false;
+            *out = v * units[i].ms;
+            return true;
+        }
+    return false;
+}
+
 /* ---- the client --------------------------------------------------------------------------- */
 
 int cli_open(cli *c, sl_client **out)

@@ -2,13 +2,15 @@
  *
  *   main.c     global options, the command table, help
  *   args.c     option iteration and value parsing (numbers, times)
- *   json.c     a streaming JSON writer, JSON/UTF-8 checks, base64
+ *   json.c     a streaming JSON writer, base64 (JSON/UTF-8 checks: tools/common)
  *   output.c   rendering results as text or JSON; error reports
  *   publish.c  publish
  *   consume.c  pull, ack, nack, extend, term
  *   groups.c   groups create|update|list|show|delete
  *   dlq.c      dlq list|show|replay|purge
  *   inspect.c  topics, stats, log
+ *   webhooks.c webhooks create|list|get|update|delete|enable|...: webhook
+ *              subscriptions (proto/client_webhook.h)
  *
  * Exit status: 0 success, 1 server error (or a local failure such as out of
  * memory or unwritable output), 2 usage error, 3 transport error or
@@ -21,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "proto/client.h"
+#include "tools/common/json_check.h"
 
 enum cli_exit {
     CLI_EXIT_OK = 0,
@@ -62,6 +65,7 @@ extern const cli_command cli_cmd_dlq;
 extern const cli_command cli_cmd_topics;
 extern const cli_command cli_cmd_stats;
 extern const cli_command cli_cmd_log;
+extern const cli_command cli_cmd_webhooks;
 
 /* ---- args.c ------------------------------------------------------------------ */
 
@@ -120,6 +124,10 @@ bool cli_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
  * YYYY-MM-DD[(T| )hh:mm[:ss[.fff]]][Z|(+|-)hh[:]mm] (no zone: UTC). */
 bool cli_parse_time_ms(const char *s, uint64_t *out);
 
+/* A duration: digits and a unit, ms (also without a unit), s, m, h or d
+ * ("30s", "5m", "24h", "1500"), at most max milliseconds. */
+bool cli_parse_duration_ms(const char *s, uint64_t max, uint64_t *out);
+
 /* Open the client for c's URL and options. On failure the error is reported
  * and the exit status returned; else CLI_EXIT_OK and *out is the caller's. */
 int cli_open(cli *c, sl_client **out);
@@ -162,15 +170,6 @@ void jw_key_uint(json_writer *w, const char *key, uint64_t v);
 void jw_key_str(json_writer *w, const char *key, sl_slice v);
 void jw_key_cstr(json_writer *w, const char *key, const char *v);
 void jw_key_bool(json_writer *w, const char *key, bool v);
-
-/* s is exactly one JSON value (RFC 8259, nesting at most 256 deep). */
-bool json_is_valid(sl_slice s);
-
-/* s is valid UTF-8 without control characters (C0, DEL, C1). */
-bool utf8_is_clean_text(sl_slice s);
-
-/* s is valid UTF-8 (controls allowed). */
-bool utf8_is_valid(sl_slice s);
 
 /* s for a terminal: UTF-8 as is, controls as \n \t \r \uXXXX, invalid
  * bytes as \xNN. */

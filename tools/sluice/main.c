@@ -9,7 +9,7 @@
 static const cli_command *const commands[] = {
     &cli_cmd_publish, &cli_cmd_pull,  &cli_cmd_ack,    &cli_cmd_nack,
     &cli_cmd_extend,  &cli_cmd_term,  &cli_cmd_groups, &cli_cmd_dlq,
-    &cli_cmd_topics,  &cli_cmd_stats, &cli_cmd_log,
+    &cli_cmd_topics,  &cli_cmd_stats, &cli_cmd_log,    &cli_cmd_webhooks,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -38,7 +38,8 @@ static void global_usage(FILE *f)
           "                       (default $SLUICE_URL, else " SL_CLIENT_DEFAULT_URL ")\n"
           "  --json               print one JSON document (payloads: embedded when JSON,\n"
           "                       a string when clean UTF-8 text, else payload_base64)\n"
-          "  --timeout MS         per request (default 10000; pull adds its --wait)\n"
+          "  --timeout MS         per request (default 10000; pull adds its --wait;\n"
+          "                       webhooks create/update read --timeout as their own option)\n"
           "  --ca-file F          CA certificates (PEM) for tls+tcp:// and wss://\n"
           "  --server-name N      name the server certificate must carry (default: host)\n"
           "\n"
