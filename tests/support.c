@@ -157,21 +157,9 @@ static int spawn(test_daemon *d, const char *const *extra)
     for (int i = 0; extra && extra[i] && argc < 62; i++)
         argv[argc++] = extra[i];
     argv[argc] = NULL;
-    pid_t pid = fork();
-    if (pid < 0)
+    pid_t pid;
+    if (test_proc_spawn(&pid, prog, argv, d->log_path) != 0)
         return -1;
-    if (pid == 0) {
-        int fd = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 2);
-            dup2(fd, 1);
-        }
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0)
-            dup2(devnull, 0);
-        execv(prog, (char *const *)argv);
-        _exit(127);
-    }
     d->pid = pid;
     uint64_t deadline = test_mono_ms() + 10000;
     int up = -1;
@@ -224,49 +212,87 @@ int test_daemon_restart(test_daemon *d, const char *const *extra)
 
 int test_daemon_alive(test_daemon *d)
 {
-    if (d->pid <= 0)
+    return test_proc_alive(&d->pid);
+}
+
+int test_daemon_stop(test_daemon *d)
+{
+    int status = test_proc_stop(&d->pid, 10000);
+    if (status == -2)
+        fprintf(stderr, "sluiced did not stop within 10 s; it was killed\n");
+    return status < 0 ? -1 : status;
+}
+
+void test_daemon_kill(test_daemon *d)
+{
+    test_proc_kill(&d->pid);
+}
+
+/* ---- child processes ----------------------------------------------------- */
+
+int test_proc_spawn(pid_t *pid, const char *prog, const char *const *argv, const char *log_path)
+{
+    pid_t p = fork();
+    if (p < 0)
+        return -1;
+    if (p == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 2);
+            dup2(fd, 1);
+        }
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            dup2(devnull, 0);
+        execv(prog, (char *const *)argv);
+        _exit(127);
+    }
+    *pid = p;
+    return 0;
+}
+
+int test_proc_alive(pid_t *pid)
+{
+    if (*pid <= 0)
         return 0;
     int status;
-    pid_t r = waitpid(d->pid, &status, WNOHANG);
-    if (r == d->pid) {
-        d->pid = 0;
+    if (waitpid(*pid, &status, WNOHANG) == *pid) {
+        *pid = 0;
         return 0;
     }
     return 1;
 }
 
-int test_daemon_stop(test_daemon *d)
+int test_proc_stop(pid_t *pid, unsigned timeout_ms)
 {
-    if (d->pid <= 0)
+    if (*pid <= 0)
         return -1;
-    kill(d->pid, SIGTERM);
-    uint64_t deadline = test_mono_ms() + 10000;
+    kill(*pid, SIGTERM);
+    uint64_t deadline = test_mono_ms() + timeout_ms;
     int status = 0;
     while (test_mono_ms() < deadline) {
-        pid_t r = waitpid(d->pid, &status, WNOHANG);
-        if (r == d->pid) {
-            d->pid = 0;
+        if (waitpid(*pid, &status, WNOHANG) == *pid) {
+            *pid = 0;
             return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         }
         test_sleep_ms(10);
     }
-    fprintf(stderr, "sluiced did not stop within 10 s; killing it\n");
-    test_daemon_kill(d);
-    return -1;
+    test_proc_kill(pid);
+    return -2;
 }
 
-void test_daemon_kill(test_daemon *d)
+void test_proc_kill(pid_t *pid)
 {
-    if (d->pid <= 0)
+    if (*pid <= 0)
         return;
-    kill(d->pid, SIGKILL);
-    waitpid(d->pid, NULL, 0);
-    d->pid = 0;
+    kill(*pid, SIGKILL);
+    waitpid(*pid, NULL, 0);
+    *pid = 0;
 }
 
-int test_daemon_log_has_sanitizer_report(const test_daemon *d)
+int test_log_has_sanitizer_report(const char *log_path)
 {
-    FILE *f = fopen(d->log_path, "r");
+    FILE *f = fopen(log_path, "r");
     if (!f)
         return 0;
     char line[1024];
@@ -276,6 +302,11 @@ int test_daemon_log_has_sanitizer_report(const test_daemon *d)
                 strstr(line, "runtime error:");
     fclose(f);
     return found;
+}
+
+int test_daemon_log_has_sanitizer_report(const test_daemon *d)
+{
+    return test_log_has_sanitizer_report(d->log_path);
 }
 
 static void print_log_tail(const test_daemon *d)

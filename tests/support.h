@@ -21,8 +21,6 @@ uint64_t test_mono_ms(void);
 /* Sleep ms milliseconds (for integration tests only: core tests pass time). */
 void test_sleep_ms(unsigned ms);
 
-#endif
-
 /* ---- a real sluiced for integration tests ------------------------------ */
 
 #define TEST_URL_MAX 256
@@ -69,8 +67,25 @@ int test_daemon_log_has_sanitizer_report(const test_daemon *d);
 /* True when the process is still alive. */
 int test_daemon_alive(test_daemon *d);
 
+/* ---- any child process ------------------------------------------------- */
+
+/* fork + execv(prog, argv) with stdout and stderr appended to log_path and
+ * stdin from /dev/null; *pid gets the child. 0 or -1. */
+int test_proc_spawn(pid_t *pid, const char *prog, const char *const *argv, const char *log_path);
+/* True while *pid runs (reaps it and sets *pid = 0 once it exited). */
+int test_proc_alive(pid_t *pid);
+/* SIGTERM and wait up to timeout_ms: its exit status, -1 (killed by a
+ * signal or not running) or -2 (did not stop: SIGKILLed). *pid = 0 after. */
+int test_proc_stop(pid_t *pid, unsigned timeout_ms);
+/* SIGKILL and reap; *pid = 0. */
+void test_proc_kill(pid_t *pid);
+/* 1 when the log at log_path holds an ASan/UBSan/LSan report. */
+int test_log_has_sanitizer_report(const char *log_path);
+
 /* Send a ping to url until one is answered or timeout_ms passes. 0 or -1. */
 int test_wait_ping(const char *url, unsigned timeout_ms);
 
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int test_free_port(void);
+
+#endif
