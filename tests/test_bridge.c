@@ -618,6 +618,70 @@ TEST(test_bad_webhook_requests_get_clear_errors)
     CHECK(fx_stop(&f) == 0);
 }
 
+TEST(test_timeouts_and_dropped_connections_are_failures)
+{
+    fixture f;
+    REQUIRE(fx_start(&f, true) == 0);
+    const uint64_t retry[] = {100, 100, 100};
+    hook h;
+    REQUIRE(hook_create(&f,
+                        &(hook_spec){.path = "/flaky", .retry_ms = retry, .nretry = 3,
+                                     .timeout_ms = 300},
+                        &h) == 0);
+    whr_behaviour stall = {.stall_ms = 1500}, drop = {.drop = true};
+    REQUIRE(whr_push(f.rx, "/flaky", &stall) == 0);
+    /* the timeout closed the first connection, so the drop happens on a fresh
+     * one, which libcurl does not silently resend */
+    REQUIRE(whr_push(f.rx, "/flaky", &drop) == 0);
+    REQUIRE(publish_json(&f, "order.created", "{}") > 0);
+    REQUIRE(wait_successes(&f, &h, 1));
+    sl_client_result res = {0};
+    REQUIRE(sl_client_webhook_deliveries(f.c, h.id, NULL, 0, 0, &res) == SL_CLIENT_OK);
+    REQUIRE(res.webhook_deliveries.n == 3);
+    const sl_client_webhook_attempt_entry *e = res.webhook_deliveries.entries;
+    CHECK(sl_slice_eq_cstr(e[2].error, "timeout"));           /* the oldest */
+    CHECK(sl_slice_eq_cstr(e[1].error, "connection_closed"));
+    CHECK(e[1].http_status == 0 && e[2].http_status == 0);
+    CHECK(e[0].result == SL_ATTEMPT_DELIVERED && e[0].attempt == 3);
+    CHECK(e[2].latency_us >= 250000 && e[2].latency_us < 1500000); /* cut at the timeout */
+    sl_client_result_free(&res);
+    /* the stats and the log agree with what the receiver answered */
+    sl_client_webhook_stats s;
+    REQUIRE(stats_of(&f, &h, &s) == 0);
+    CHECK_EQ_U64(s.attempts, 3);
+    CHECK_EQ_U64(s.successes, 1);
+    CHECK_EQ_U64(s.failures, 2);
+    CHECK_EQ_U64(s.last_status, 200);
+    CHECK(fx_stop(&f) == 0);
+}
+
+TEST(test_rate_limit_spreads_the_posts)
+{
+    fixture f;
+    REQUIRE(fx_start(&f, true) == 0);
+    hook h;
+    REQUIRE(hook_create(&f, &(hook_spec){.path = "/rl"}, &h) == 0);
+    sl_webhook_config cfg;
+    sl_webhook_config_default(&cfg);
+    cfg.rate_limit = 5;
+    sl_client_result res = {0};
+    REQUIRE(sl_client_webhook_update(f.c, h.id, &cfg, SL_WEBHOOK_GIVEN_RATE_LIMIT, &res) ==
+            SL_CLIENT_OK);
+    CHECK_EQ_U64(res.webhook.webhook.rate_limit, 5);
+    sl_client_result_free(&res);
+    test_sleep_ms(300); /* the bridge picks the limit up */
+    for (int i = 0; i < 10; i++)
+        REQUIRE(publish_json(&f, "order.created", "{}") > 0);
+    REQUIRE(whr_wait(f.rx, "/rl", 10, WAIT_MS));
+    whr_request *first = whr_get(f.rx, "/rl", 0), *last = whr_get(f.rx, "/rl", 9);
+    REQUIRE(first && last);
+    /* a burst of 5, then 5 more at 5 per second: about a second */
+    CHECK(last->arrival_ms - first->arrival_ms >= 800);
+    whr_request_free(first);
+    whr_request_free(last);
+    CHECK(fx_stop(&f) == 0);
+}
+
 UNIT_MAIN("test_bridge",
           UNIT_CASE(test_delivery_is_signed_and_logged),
           UNIT_CASE(test_retries_follow_the_schedule_then_dlq_and_replay),
@@ -629,4 +693,6 @@ UNIT_MAIN("test_bridge",
           UNIT_CASE(test_killed_bridge_loses_nothing),
           UNIT_CASE(test_private_targets_are_refused_by_default),
           UNIT_CASE(test_webhook_test_event_reaches_that_endpoint_only),
-          UNIT_CASE(test_bad_webhook_requests_get_clear_errors))
+          UNIT_CASE(test_bad_webhook_requests_get_clear_errors),
+          UNIT_CASE(test_timeouts_and_dropped_connections_are_failures),
+          UNIT_CASE(test_rate_limit_spreads_the_posts))
