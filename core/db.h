@@ -24,6 +24,7 @@ typedef enum sl_db {
     SL_DB_WEBHOOK_STATS, /* webhook id(8) -> stats record (counters, latency
                             histogram, consecutive failures, log size) */
     SL_DB_DELIVERIES, /* webhook id(8) entry_id(8) -> delivery-log entry */
+    SL_DB_APIKEYS,   /* API key id(8) -> key record (salt, hash, config) */
     SL_DB_COUNT
 } sl_db;
 

@@ -47,6 +47,7 @@ static const char *const db_names[SL_DB_COUNT] = {
     [SL_DB_LEASES] = "leases",   [SL_DB_DUE] = "due",       [SL_DB_DLQ] = "dlq",
     [SL_DB_CHUNKS] = "chunks",   [SL_DB_WEBHOOKS] = "webhooks",
     [SL_DB_WEBHOOK_STATS] = "webhook_stats", [SL_DB_DELIVERIES] = "deliveries",
+    [SL_DB_APIKEYS] = "apikeys",
 };
 
 sl_err sl_err_from_mdb(int rc)

@@ -97,3 +97,25 @@ bool sl_filter_match(sl_slice f, sl_slice t)
     }
     return tp > t.len;
 }
+
+bool sl_filter_covers(sl_slice p, sl_slice f)
+{
+    if (!sl_filter_valid(p) || !sl_filter_valid(f))
+        return false;
+    if (sl_topic_reserved(f) && wild_first_segment(p))
+        return false; /* p would not match the reserved topics f names */
+    size_t pp = 0, fp = 0;
+    while (pp <= p.len) {
+        sl_slice ps = take_segment(p, &pp);
+        if (is_wild(ps, '>'))
+            return fp <= f.len; /* one or more segments of f left, whatever they are */
+        if (fp > f.len)
+            return false; /* p needs more segments than f has */
+        sl_slice fs = take_segment(f, &fp);
+        if (is_wild(fs, '>'))
+            return false; /* only a '>' of p covers one of f */
+        if (!is_wild(ps, '*') && !sl_slice_eq(ps, fs))
+            return false; /* a literal covers only itself ('*' of f included) */
+    }
+    return fp > f.len;
+}

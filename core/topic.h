@@ -32,6 +32,15 @@ bool sl_filter_valid(sl_slice f);
  * first segment is a wildcard does not match a reserved topic. */
 bool sl_filter_match(sl_slice f, sl_slice t);
 
+/* True when pattern p covers filter f: every topic f may match, p matches.
+ * Segment by segment: a literal covers only the same literal; '*' covers a
+ * literal or '*'; a trailing '>' covers one or more remaining segments of
+ * anything ('*' and '>' included); a '>' of f is covered only by a '>' of p
+ * at that position. A pattern whose first segment is a wildcard does not
+ * cover a filter that names a reserved first segment (it would not match
+ * those topics). Both must be valid filters; false otherwise. */
+bool sl_filter_covers(sl_slice p, sl_slice f);
+
 /* True when t is a reserved topic: its first segment starts with '_'. */
 bool sl_topic_reserved(sl_slice t);
 

@@ -117,6 +117,10 @@ const char *sl_client_op_name(sl_client_op op)
     case SL_CLIENT_OP_WEBHOOK_EVENT_TYPES: return "webhook.event_types";
     case SL_CLIENT_OP_WEBHOOK_TARGETS: return "webhook.targets";
     case SL_CLIENT_OP_WEBHOOK_REPORT: return "webhook.report";
+    case SL_CLIENT_OP_KEYS_CREATE: return "keys.create";
+    case SL_CLIENT_OP_KEYS_GET: return "keys.get";
+    case SL_CLIENT_OP_KEYS_LIST: return "keys.list";
+    case SL_CLIENT_OP_KEYS_REVOKE: return "keys.revoke";
     case SL_CLIENT_OP_NONE:
     case SL_CLIENT_OP_RAW: break;
     }
@@ -1216,6 +1220,10 @@ static cl_op_decoder decoder_of(sl_client_op op)
     case SL_CLIENT_OP_WEBHOOK_EVENT_TYPES:
     case SL_CLIENT_OP_WEBHOOK_TARGETS:
     case SL_CLIENT_OP_WEBHOOK_REPORT: return cl_webhook_decoder_of(op);
+    case SL_CLIENT_OP_KEYS_CREATE:
+    case SL_CLIENT_OP_KEYS_GET:
+    case SL_CLIENT_OP_KEYS_LIST:
+    case SL_CLIENT_OP_KEYS_REVOKE: return cl_keys_decoder_of(op);
     case SL_CLIENT_OP_NONE:
     case SL_CLIENT_OP_RAW: break;
     }
@@ -1326,6 +1334,7 @@ struct sl_client {
     nng_dialer dialer;          /* its one dialer (redials after a loss) */
     uint64_t timeout_ms;        /* per request */
     char *url;                  /* for messages (owned) */
+    char *api_key;              /* sent as "key" in every request (owned), or NULL */
 };
 
 static nng_duration duration_of(uint64_t ms)
@@ -1443,6 +1452,10 @@ sl_client_status sl_client_open(const char *url, const sl_client_options *opt, s
         return cl_fail_nomem(err);
     }
     c->timeout_ms = opt->timeout_ms ? opt->timeout_ms : SL_CLIENT_DEFAULT_TIMEOUT_MS;
+    if (opt->api_key && *opt->api_key && !(c->api_key = strdup(opt->api_key))) {
+        sl_client_close(c);
+        return cl_fail_nomem(err);
+    }
     sl_client_status st = open_socket(c, err);
     if (st == SL_CLIENT_OK)
         st = dial(c, opt, err);
@@ -1460,6 +1473,7 @@ void sl_client_close(sl_client *c)
         return;
     nng_close(c->sock); /* also closes the dialer */
     free(c->url);
+    free(c->api_key);
     free(c);
 }
 
@@ -1563,6 +1577,68 @@ sl_client_status cl_call_begin(cl_call *k, sl_client *c, sl_client_op op,
     return SL_CLIENT_OK;
 }
 
+/* Read the map header at the start of b: its length in bytes and count.
+ * False when b does not start with a map. */
+static bool map_header(const sl_client_buf *b, size_t *hdr_len, uint32_t *count)
+{
+    const unsigned char *p = (const unsigned char *)b->data;
+    if (b->len >= 1 && (p[0] & 0xf0) == 0x80) {
+        *hdr_len = 1;
+        *count = p[0] & 0x0f;
+    } else if (b->len >= 3 && p[0] == 0xde) {
+        *hdr_len = 3;
+        *count = (uint32_t)p[1] << 8 | p[2];
+    } else if (b->len >= 5 && p[0] == 0xdf) {
+        *hdr_len = 5;
+        *count = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* Count one more pair in the map header at the start of b (see
+ * client_internal.h). */
+sl_client_status cl_map_header_add_one(sl_client_buf *b)
+{
+    size_t old_len;
+    uint32_t n;
+    if (!map_header(b, &old_len, &n) || n == UINT32_MAX)
+        return SL_CLIENT_ERR_ARGUMENT;
+    n++;
+    size_t new_len = n <= 15 ? 1 : n <= 0xffff ? 3 : 5;
+    if (new_len > old_len) {
+        if (!buf_reserve(b, new_len - old_len))
+            return SL_CLIENT_ERR_NOMEM;
+        memmove(b->data + new_len, b->data + old_len, b->len - old_len);
+        b->len += new_len - old_len;
+    }
+    unsigned char *p = (unsigned char *)b->data;
+    if (new_len == 1) {
+        p[0] = (unsigned char)(0x80 | n);
+    } else if (new_len == 3) {
+        p[0] = 0xde;
+        p[1] = (unsigned char)(n >> 8);
+        p[2] = (unsigned char)n;
+    } else {
+        p[0] = 0xdf;
+        for (int i = 0; i < 4; i++)
+            p[1 + i] = (unsigned char)(n >> (24 - 8 * i));
+    }
+    return SL_CLIENT_OK;
+}
+
+/* Add "key": the client's API key to the packed request (every call but
+ * raw ones). The one place all encoders' requests pass. */
+static sl_client_status add_api_key(cl_call *k)
+{
+    if (!k->client->api_key || k->res->op == SL_CLIENT_OP_RAW)
+        return SL_CLIENT_OK;
+    cl_put_kv_cstr(&k->s, "key", k->client->api_key);
+    sl_client_status st = cl_sink_status(&k->s, SL_CLIENT_OK);
+    return st == SL_CLIENT_OK ? cl_map_header_add_one(&k->buf) : st;
+}
+
 /* The request is packed (packed: the encoder's own status): send it within
  * timeout_ms, wait up to timeout_ms + extra_ms for the reply, decode it. */
 sl_client_status cl_call_end(cl_call *k, sl_client_status packed, uint64_t timeout_ms,
@@ -1571,6 +1647,8 @@ sl_client_status cl_call_end(cl_call *k, sl_client_status packed, uint64_t timeo
     sl_client_result *res = k->res;
     sl_client_status st = cl_sink_status(&k->s, packed);
     nng_msg *msg = NULL;
+    if (st == SL_CLIENT_OK)
+        st = add_api_key(k);
     if (st == SL_CLIENT_OK) {
         if (nng_msg_alloc(&msg, k->buf.len) == 0) {
             if (k->buf.len) /* an empty raw request has no buffer at all */

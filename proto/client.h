@@ -139,6 +139,10 @@ typedef enum sl_client_op {
     SL_CLIENT_OP_WEBHOOK_EVENT_TYPES,
     SL_CLIENT_OP_WEBHOOK_TARGETS,
     SL_CLIENT_OP_WEBHOOK_REPORT,
+    SL_CLIENT_OP_KEYS_CREATE,           /* the API key operations: proto/client_keys.h */
+    SL_CLIENT_OP_KEYS_GET,
+    SL_CLIENT_OP_KEYS_LIST,
+    SL_CLIENT_OP_KEYS_REVOKE,
     SL_CLIENT_OP_RAW           /* sl_client_call_raw: bytes, not decoded */
 } sl_client_op;
 
@@ -287,6 +291,19 @@ typedef struct sl_client_webhook_attempt_entry {
     sl_attempt_result result;  /* parsed from its wire name ("delivered", "retry", ...) */
 } sl_client_webhook_attempt_entry;
 
+/* A Key of PROTOCOL.md ("API keys"): never its token. Keys other than id,
+ * name and scopes are read as 0 / empty when the server omits them. */
+typedef struct sl_client_apikey {
+    sl_slice id;                      /* "key_" + 16 hex */
+    sl_slice name;
+    const sl_slice *scopes;           /* nscopes scope names ("*", "events:read", ...) */
+    size_t nscopes;
+    const sl_slice *topics;           /* ntopics topic patterns; NULL when none (every topic) */
+    size_t ntopics;
+    uint64_t rate_per_minute;         /* the key's rate limit */
+    uint64_t created_ms;
+} sl_client_apikey;
+
 /* ---- the result of one call ------------------------------------------------ */
 
 typedef struct sl_client_result {
@@ -339,6 +356,11 @@ typedef struct sl_client_result {
         struct { const sl_slice *types; size_t n; } event_types;
         /* webhook.report: one outcome per attempt sent, in order */
         struct { const sl_webhook_outcome *outcomes; size_t n; } webhook_report;
+        /* keys.create, keys.get; token: create only (len 0 else), the key's
+         * secret, returned this once */
+        struct { sl_client_apikey key; sl_slice token; } apikey;
+        /* keys.list; next_after: the after of the next page, len 0 at the end */
+        struct { const sl_client_apikey *keys; size_t n; sl_slice next_after; } apikeys;
         /* call_raw: the reply bytes exactly as received, not checked */
         struct { const void *data; size_t len; } raw;
     };
@@ -366,6 +388,10 @@ typedef struct sl_client_options {
                                      background (calls wait up to timeout_ms for it) */
     size_t max_reply_bytes;       /* a larger reply drops the connection (the call
                                      ends "connection_lost"); 0: 64 MiB */
+    const char *api_key;          /* NULL or "": none; else every call's request
+                                     carries it as "key" (PROTOCOL.md,
+                                     "Authentication"; not sl_client_call_raw nor
+                                     the sl_client_encode_* functions). Copied at open. */
 } sl_client_options;
 
 /* Open a client for url (tcp://, ipc://, ws://, tls+tcp://, wss://).

@@ -59,6 +59,11 @@ void cl_put_kv_str(cl_sink *s, const char *key, sl_slice v);
 void cl_put_request(cl_sink *s, sl_client_op op, size_t nfields);
 /* A map of str -> str from n headers. */
 void cl_put_headers(cl_sink *s, const sl_header *h, size_t n);
+/* Count one more pair in the map header at the start of b (a packed
+ * request), widening it when the count outgrows it (fixmap -> map16 at 16
+ * pairs, map16 -> map32): how the API key is added to every request.
+ * ARGUMENT when b does not start with a map, NOMEM. */
+sl_client_status cl_map_header_add_one(sl_client_buf *b);
 
 /* A slice may have a NULL pointer only when empty. */
 bool cl_slice_ok(sl_slice v);
@@ -147,6 +152,8 @@ typedef bool (*cl_op_decoder)(cl_decoder *d, const msgpack_object *top, sl_clien
 
 /* client_webhook.c: the decoder of a webhook operation; NULL for any other. */
 cl_op_decoder cl_webhook_decoder_of(sl_client_op op);
+/* client_keys.c: the decoder of a keys.* operation; NULL for any other. */
+cl_op_decoder cl_keys_decoder_of(sl_client_op op);
 
 /* ---- the call -------------------------------------------------------------------- */
 

@@ -17,6 +17,7 @@
 #include "core/topic.h"
 #include "proto/mp_guard.h"
 #include "proto/request_fields.h"
+#include "proto/request_keys.h"
 #include "proto/request_webhook.h"
 
 static const char *const op_names[SL_OP_COUNT] = {
@@ -55,6 +56,10 @@ static const char *const op_names[SL_OP_COUNT] = {
     [SL_OP_WEBHOOK_EVENT_TYPES] = "webhook.event_types",
     [SL_OP_WEBHOOK_TARGETS] = "webhook.targets",
     [SL_OP_WEBHOOK_REPORT] = "webhook.report",
+    [SL_OP_KEYS_CREATE] = "keys.create",
+    [SL_OP_KEYS_GET] = "keys.get",
+    [SL_OP_KEYS_LIST] = "keys.list",
+    [SL_OP_KEYS_REVOKE] = "keys.revoke",
 };
 
 const char *sl_op_name(sl_op op)
@@ -611,6 +616,10 @@ static const op_decoder decoders[SL_OP_COUNT] = {
     [SL_OP_WEBHOOK_RETRY] = rw_decode_webhook_retry,
     [SL_OP_WEBHOOK_TARGETS] = rw_decode_webhook_list,
     [SL_OP_WEBHOOK_REPORT] = rw_decode_webhook_report,
+    [SL_OP_KEYS_CREATE] = rk_decode_keys_create,
+    [SL_OP_KEYS_GET] = rk_decode_keys_ref,
+    [SL_OP_KEYS_LIST] = rk_decode_keys_list,
+    [SL_OP_KEYS_REVOKE] = rk_decode_keys_ref,
 };
 
 static int check_version(const field_table *t, sl_wire_error *e)
@@ -662,8 +671,10 @@ int sl_request_decode(const void *buf, size_t len, sl_request *req, sl_wire_erro
     if (sl_mp_guard(buf, len, SL_REQUEST_MAX_DEPTH, &why) != SL_OK)
         return rf_fail(err, "bad_request", NULL, "not one valid msgpack object: %s", why);
     field_table t;
+    bool has_key;
     if (load_request(buf, len, &t, err) != 0 || check_version(&t, err) != 0 ||
-        decode_op(&t, &req->op, err) != 0)
+        decode_op(&t, &req->op, err) != 0 ||
+        rf_opt_str(&t, "key", SL_REQUEST_KEY_MAX, &req->key, &has_key, err) != 0)
         return -1;
     op_decoder decode = decoders[req->op];
     return decode ? decode(&t, req, err) : 0;

@@ -18,6 +18,7 @@
 #include "core/slice.h"
 #include "core/delivery_log.h"
 #include "core/webhook.h"
+#include "core/apikey.h"
 
 #define SL_PROTO_VERSION 1
 #define SL_REQUEST_MAX_DEPTH 8       /* nesting limit of a request */
@@ -26,6 +27,7 @@
 #define SL_DURATION_MS_MAX 86400000  /* ack_wait_ms, lease_ms, delay_ms, backoff entries */
 #define SL_READ_MAX 1000             /* log.read max, dlq.list limit */
 #define SL_READ_DEFAULT 100          /* their default */
+#define SL_REQUEST_KEY_MAX 128       /* the API key of a request ("key") */
 
 typedef enum sl_op {
     SL_OP_PING,
@@ -63,6 +65,10 @@ typedef enum sl_op {
     SL_OP_WEBHOOK_EVENT_TYPES,
     SL_OP_WEBHOOK_TARGETS,
     SL_OP_WEBHOOK_REPORT,
+    SL_OP_KEYS_CREATE,
+    SL_OP_KEYS_GET,
+    SL_OP_KEYS_LIST,
+    SL_OP_KEYS_REVOKE,
     SL_OP_COUNT
 } sl_op;
 
@@ -221,12 +227,31 @@ typedef struct sl_req_webhook_report {
     sl_webhook_outcome *outcomes;     /* nattempts slots for the results (same block) */
 } sl_req_webhook_report;
 
+/* keys.create. */
+typedef struct sl_req_keys_create {
+    sl_apikey_config config;          /* sl_apikey_config_default overwritten by every
+                                         field given; slices point into the request */
+} sl_req_keys_create;
+
+/* keys.get, keys.revoke. */
+typedef struct sl_req_keys_ref {
+    char id[SL_APIKEY_ID_LEN + 1];    /* well-formed key id */
+} sl_req_keys_ref;
+
+/* keys.list. */
+typedef struct sl_req_keys_list {
+    char after[SL_APIKEY_ID_LEN + 1]; /* "" or a well-formed key id */
+    size_t limit;                     /* 1..SL_APIKEY_PAGE_MAX, default SL_READ_DEFAULT */
+} sl_req_keys_list;
+
 /* One decoded request. Which member of the union is meaningful follows op:
  * publish, pull, settle (ack/nack/extend/term), group (group.create/update),
  * group_ref (group.get/delete), log_read, dlq_list, dlq_get, dlq_batch
  * (dlq.replay/purge); ping, group.list, topics and stats have no fields. */
 typedef struct sl_request {
     sl_op op;                        /* the operation */
+    sl_slice key;                    /* the API key ("key", 0..SL_REQUEST_KEY_MAX bytes,
+                                        checked by the daemon's auth); len 0 when absent */
     union {
         sl_req_publish publish;
         sl_req_pull pull;
@@ -245,6 +270,9 @@ typedef struct sl_request {
         sl_req_webhook_deliveries webhook_deliveries;
         sl_req_webhook_retry webhook_retry;
         sl_req_webhook_report webhook_report;   /* webhook.event_types has no fields */
+        sl_req_keys_create keys_create;
+        sl_req_keys_ref keys_ref;               /* keys.get, keys.revoke */
+        sl_req_keys_list keys_list;
     };
     void *owned;                     /* internal: the one heap block, or NULL */
 } sl_request;

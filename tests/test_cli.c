@@ -1,5 +1,5 @@
 /* test_cli.c: the sluice CLI ($SLUICE_CLI) against a real sluiced: every
- * command family (webhooks too, this test playing the bridge through the
+ * command family (webhooks and API keys too, this test playing the bridge through the
  * client library where an attempt is needed), stdin and file publishing,
  * --json output, and the exit codes (0 ok, 1 server error, 2 usage, 3
  * transport). */
@@ -358,6 +358,116 @@ TEST(webhooks_exit_codes)
     CHECK(cli("--url tcp://127.0.0.1:1 webhooks list", NULL, out, sizeof out) == 3);
 }
 
+/* ---- API keys ----------------------------------------------------------------------------- */
+
+/* The 64-byte token after "token:" in text output into tok; false when absent. */
+static bool token_of(const char *text, char tok[65])
+{
+    const char *t = strstr(text, "slk_");
+    if (!t || strlen(t) < 64)
+        return false;
+    memcpy(tok, t, 64);
+    tok[64] = 0;
+    return true;
+}
+
+/* "key_" + 16 hex after needle and any spaces (e.g. "\"id\":\"") into id. */
+static bool id_after(const char *text, const char *needle, char id[21])
+{
+    const char *t = strstr(text, needle);
+    if (!t)
+        return false;
+    t += strlen(needle);
+    while (*t == ' ')
+        t++;
+    if (strlen(t) < 20 || strncmp(t, "key_", 4) != 0)
+        return false;
+    memcpy(id, t, 20);
+    id[20] = 0;
+    return true;
+}
+
+TEST(keys_create_list_revoke)
+{
+    char tok[65], id[21], args[256];
+    CHECK(cli("keys create --name billing --scopes events:read,events:write "
+              "--topics 'order.>,invoice.*' --rate 100",
+              NULL, out, sizeof out) == 0);
+    REQUIRE(token_of(out, tok));
+    CHECK(strstr(out, "will not be shown again") != NULL);
+    CHECK(strstr(out, "events:read") && strstr(out, "events:write"));
+    CHECK(strstr(out, "order.>, invoice.*") != NULL);
+    CHECK(strstr(out, "100 requests/minute") != NULL);
+    REQUIRE(id_after(out, "id:", id));
+    CHECK(memcmp(tok + 4, id + 4, 16) == 0);
+
+    /* list and get show the key, never its secret */
+    CHECK(cli("keys list", NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, id) != NULL && strstr(out, "billing") != NULL);
+    CHECK(strstr(out, "slk_") == NULL && strstr(out, tok + 21) == NULL);
+    CHECK(cli("--json keys list", NULL, out, sizeof out) == 0);
+    CHECK(parses_as_json(out) && strstr(out, "\"keys\":[") && strstr(out, "\"next_after\":\"\""));
+    CHECK(strstr(out, "slk_") == NULL && strstr(out, "token") == NULL);
+    snprintf(args, sizeof args, "--json keys get %s", id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(parses_as_json(out) && strstr(out, "\"rate_per_minute\":100") != NULL);
+    CHECK(strstr(out, "\"topics\":[\"order.>\",\"invoice.*\"]") != NULL);
+    CHECK(strstr(out, "slk_") == NULL);
+
+    /* --json create: the token once, in the document */
+    CHECK(cli("--json keys create --name ops --scopes '*'", NULL, out, sizeof out) == 0);
+    CHECK(parses_as_json(out) && strstr(out, "\"token\":\"slk_") != NULL);
+    CHECK(strstr(out, "\"rate_per_minute\":1000") && strstr(out, "\"topics\":[]"));
+    char id2[21];
+    REQUIRE(id_after(out, "\"id\":\"", id2));
+
+    /* revoke: gone from get and list */
+    snprintf(args, sizeof args, "keys revoke %s", id);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, "revoked") != NULL);
+    snprintf(args, sizeof args, "keys get %s", id);
+    CHECK(cli(args, NULL, out, sizeof out) == 1);
+    snprintf(args, sizeof args, "keys revoke %s", id);
+    CHECK(cli(args, NULL, out, sizeof out) == 1);
+    CHECK(cli("keys list --limit 10", NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, id) == NULL && strstr(out, id2) != NULL);
+    snprintf(args, sizeof args, "--json keys revoke %s", id2);
+    CHECK(cli(args, NULL, out, sizeof out) == 0);
+    CHECK(parses_as_json(out) && strstr(out, "\"revoked\"") != NULL);
+    CHECK(cli("keys list", NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, "(no API keys)") != NULL);
+}
+
+TEST(keys_exit_codes)
+{
+    CHECK(cli("keys --help", NULL, out, sizeof out) == 0);
+    CHECK(strstr(out, "keys create") && strstr(out, "revoke"));
+    CHECK(cli("help keys", NULL, out, sizeof out) == 0);
+    CHECK(cli("keys", NULL, out, sizeof out) == 2);
+    CHECK(cli("keys frob", NULL, out, sizeof out) == 2);
+    CHECK(cli("keys create --scopes '*'", NULL, out, sizeof out) == 2);       /* no --name */
+    CHECK(cli("keys create --name a", NULL, out, sizeof out) == 2);           /* no --scopes */
+    CHECK(cli("keys create --name a --scopes 'a,,b'", NULL, out, sizeof out) == 2);
+    CHECK(cli("keys create --name a --scopes '*' --topics ''", NULL, out, sizeof out) == 2);
+    CHECK(cli("keys create --name a --scopes '*' --rate 0", NULL, out, sizeof out) == 2);
+    CHECK(cli("keys create --name a --scopes '*' --rate lots", NULL, out, sizeof out) == 2);
+    CHECK(cli("keys create --name a --scopes '*' --bogus", NULL, out, sizeof out) == 2);
+    CHECK(cli("keys get", NULL, out, sizeof out) == 2);
+    CHECK(cli("keys get a b", NULL, out, sizeof out) == 2);
+    CHECK(cli("keys revoke", NULL, out, sizeof out) == 2);
+    CHECK(cli("keys list --limit 0", NULL, out, sizeof out) == 2);
+    CHECK(cli("keys list extra", NULL, out, sizeof out) == 2);
+    /* the server's checks: exit 1 */
+    CHECK(cli("keys create --name a --scopes events:everything", NULL, out, sizeof out) == 1);
+    CHECK(cli("keys create --name a --scopes '*' --topics 'order..x'", NULL, out,
+              sizeof out) == 1);
+    CHECK(cli("keys get key_0000000000000000", NULL, out, sizeof out) == 1);
+    CHECK(cli("--json keys get key_0000000000000000", NULL, out, sizeof out) == 1);
+    CHECK(strstr(out, "\"not_found\"") != NULL && parses_as_json(out));
+    CHECK(cli("keys get nonsense", NULL, out, sizeof out) == 1);
+    CHECK(cli("--url tcp://127.0.0.1:1 keys list", NULL, out, sizeof out) == 3);
+}
+
 TEST(stop_daemon)
 {
     CHECK(test_daemon_cleanup(&d) == 0);
@@ -367,4 +477,5 @@ UNIT_MAIN("cli", UNIT_CASE(start_daemon), UNIT_CASE(groups_lifecycle),
           UNIT_CASE(publish_from_args_stdin_and_file), UNIT_CASE(pull_ack_and_dead_letters),
           UNIT_CASE(log_and_stats), UNIT_CASE(exit_codes), UNIT_CASE(webhooks_create_get_update),
           UNIT_CASE(webhooks_test_stats_deliveries), UNIT_CASE(webhooks_exit_codes),
+          UNIT_CASE(keys_create_list_revoke), UNIT_CASE(keys_exit_codes),
           UNIT_CASE(stop_daemon))

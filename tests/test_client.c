@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "proto/client.h"
+#include "core/apikey.h"
+#include "proto/client_keys.h"
 #include "proto/client_webhook.h"
 #include "tests/support.h"
 #include "tests/unit.h"
@@ -2194,6 +2196,166 @@ TEST(threads_share_one_client)
     fake_stop(&f);
 }
 
+/* ---- API keys (client_keys.h): encoders and decoders ------------------------------------- */
+
+TEST(encode_keys)
+{
+    static const sl_slice scopes[2] = {{"events:read", 11}, {"events:write", 12}};
+    static const sl_slice topics[2] = {{"order.>", 7}, {"invoice.*", 9}};
+    sl_client_key_spec spec = {.name = sl_slice_of("billing"), .scopes = scopes, .nscopes = 2};
+    sl_client_buf b = {0};
+    req r;
+
+    /* create: name and scopes always; topics and rate only when given */
+    REQUIRE(sl_client_encode_keys_create(&b, &spec) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "keys.create", 2));
+    CHECK(is_str(key_of(r.top, "name"), "billing"));
+    const msgpack_object *s = key_of(r.top, "scopes");
+    REQUIRE(array_size(s) == 2);
+    CHECK(is_str(&s->via.array.ptr[1], "events:write"));
+    CHECK(key_of(r.top, "topics") == NULL && key_of(r.top, "rate_per_minute") == NULL);
+    req_free(&r);
+    sl_client_buf_free(&b);
+    spec.topics = topics;
+    spec.ntopics = 2;
+    spec.rate_per_minute = 100;
+    REQUIRE(sl_client_encode_keys_create(&b, &spec) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "keys.create", 4));
+    const msgpack_object *t = key_of(r.top, "topics");
+    REQUIRE(array_size(t) == 2);
+    CHECK(is_str(&t->via.array.ptr[0], "order.>"));
+    CHECK(is_uint(key_of(r.top, "rate_per_minute"), 100));
+    req_free(&r);
+    sl_client_buf_free(&b);
+
+    /* get, revoke, list */
+    REQUIRE(sl_client_encode_keys_id(&b, SL_CLIENT_OP_KEYS_REVOKE, "key_0123456789abcdef") ==
+            SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "keys.revoke", 1));
+    CHECK(is_str(key_of(r.top, "id"), "key_0123456789abcdef"));
+    req_free(&r);
+    sl_client_buf_free(&b);
+    REQUIRE(sl_client_encode_keys_list(&b, NULL, 0) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "keys.list", 0));
+    req_free(&r);
+    sl_client_buf_free(&b);
+    REQUIRE(sl_client_encode_keys_list(&b, "key_0123456789abcdef", 5) == SL_CLIENT_OK);
+    req_open(&r, &b);
+    CHECK(is_request(&r, "keys.list", 2));
+    CHECK(is_uint(key_of(r.top, "limit"), 5));
+    req_free(&r);
+
+    /* what cannot be sent */
+    size_t len = b.len;
+    CHECK(sl_client_encode_keys_create(&b, NULL) == SL_CLIENT_ERR_ARGUMENT);
+    spec.scopes = NULL;
+    CHECK(sl_client_encode_keys_create(&b, &spec) == SL_CLIENT_ERR_ARGUMENT);
+    spec.scopes = scopes;
+    spec.name = (sl_slice){NULL, 3};
+    CHECK(sl_client_encode_keys_create(&b, &spec) == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(sl_client_encode_keys_id(&b, SL_CLIENT_OP_KEYS_LIST, "x") == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(sl_client_encode_keys_id(&b, SL_CLIENT_OP_KEYS_GET, NULL) == SL_CLIENT_ERR_ARGUMENT);
+    CHECK(b.len == len);
+    sl_client_buf_free(&b);
+}
+
+/* A Key map. */
+static void rp_key(reply *r, const char *id)
+{
+    msgpack_pack_map(&r->pk, 6);
+    rp_kv_str(r, "id", id);
+    rp_kv_str(r, "name", "billing");
+    rp_str(r, "scopes");
+    msgpack_pack_array(&r->pk, 2);
+    rp_str(r, "events:write");
+    rp_str(r, "events:read");
+    rp_str(r, "topics");
+    msgpack_pack_array(&r->pk, 1);
+    rp_str(r, "order.>");
+    rp_kv_uint(r, "rate_per_minute", 100);
+    rp_kv_uint(r, "created_ms", 1763884800000ull);
+}
+
+TEST(decode_keys)
+{
+    reply r;
+    sl_client_result res;
+    const char *token = "slk_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    rp_init(&r);
+    rp_ok(&r, 2);
+    rp_str(&r, "key");
+    rp_key(&r, "key_0123456789abcdef");
+    rp_kv_str(&r, "token", token);
+    REQUIRE(decode(SL_CLIENT_OP_KEYS_CREATE, &r, &res) == SL_CLIENT_OK);
+    const sl_client_apikey *k = &res.apikey.key;
+    CHECK(sl_slice_eq_cstr(k->id, "key_0123456789abcdef"));
+    CHECK(sl_slice_eq_cstr(k->name, "billing"));
+    CHECK(k->nscopes == 2 && sl_slice_eq_cstr(k->scopes[1], "events:read"));
+    CHECK(k->ntopics == 1 && sl_slice_eq_cstr(k->topics[0], "order.>"));
+    CHECK_EQ_U64(k->rate_per_minute, 100);
+    CHECK_EQ_U64(k->created_ms, 1763884800000ull);
+    CHECK(sl_slice_eq_cstr(res.apikey.token, token));
+    sl_client_result_free(&res);
+    /* create without its token is malformed; get ignores it */
+    CHECK(decode(SL_CLIENT_OP_KEYS_GET, &r, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+    rp_free(&r);
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "key");
+    rp_key(&r, "key_0123456789abcdef");
+    CHECK(decode(SL_CLIENT_OP_KEYS_CREATE, &r, &res) == SL_CLIENT_ERR_BAD_REPLY);
+    sl_client_result_free(&res);
+    REQUIRE(decode(SL_CLIENT_OP_KEYS_GET, &r, &res) == SL_CLIENT_OK);
+    CHECK(res.apikey.token.len == 0);
+    sl_client_result_free(&res);
+    truncate_everywhere(unit_failed_, SL_CLIENT_OP_KEYS_GET, &r);
+    rp_free(&r);
+
+    /* list */
+    rp_init(&r);
+    rp_ok(&r, 2);
+    rp_str(&r, "keys");
+    msgpack_pack_array(&r.pk, 2);
+    rp_key(&r, "key_0000000000000001");
+    rp_key(&r, "key_0000000000000002");
+    rp_kv_str(&r, "next_after", "key_0000000000000002");
+    REQUIRE(decode(SL_CLIENT_OP_KEYS_LIST, &r, &res) == SL_CLIENT_OK);
+    CHECK(res.apikeys.n == 2 && sl_slice_eq_cstr(res.apikeys.keys[1].id, "key_0000000000000002"));
+    CHECK(sl_slice_eq_cstr(res.apikeys.next_after, "key_0000000000000002"));
+    sl_client_result_free(&res);
+    truncate_everywhere(unit_failed_, SL_CLIENT_OP_KEYS_LIST, &r);
+    rp_free(&r);
+
+    /* wrong types and missing keys */
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "key");
+    msgpack_pack_map(&r.pk, 3);
+    rp_kv_str(&r, "id", "key_0123456789abcdef");
+    rp_kv_str(&r, "name", "x");
+    rp_kv_str(&r, "scopes", "*"); /* not an array */
+    CHECK(decode(SL_CLIENT_OP_KEYS_GET, &r, &res) == SL_CLIENT_ERR_BAD_REPLY);
+    sl_client_result_free(&res);
+    rp_free(&r);
+    rp_init(&r);
+    rp_ok(&r, 1);
+    rp_str(&r, "keys");
+    msgpack_pack_array(&r.pk, 0);
+    CHECK(decode(SL_CLIENT_OP_KEYS_LIST, &r, &res) == SL_CLIENT_ERR_BAD_REPLY); /* no next_after */
+    sl_client_result_free(&res);
+    rp_free(&r);
+    rp_init(&r);
+    rp_ok(&r, 0);
+    CHECK(decode(SL_CLIENT_OP_KEYS_REVOKE, &r, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+    rp_free(&r);
+}
+
 /* ---- webhooks against the real daemon ---------------------------------------------------- */
 
 static test_daemon wd;  /* the daemon of the webhook tests */
@@ -2523,6 +2685,121 @@ TEST(webhook_calls_delivery_cycle)
     sl_client_result_free(&res);
 }
 
+/* keys.* against the real daemon (auth is off here: only the ops). */
+TEST(keys_calls_lifecycle)
+{
+    static const sl_slice scopes[2] = {{"events:read", 11}, {"events:write", 12}};
+    static const sl_slice topics[2] = {{"order.>", 7}, {"invoice.*", 9}};
+    sl_client_key_spec spec = {.name = sl_slice_of("billing"), .scopes = scopes, .nscopes = 2,
+                               .topics = topics, .ntopics = 2, .rate_per_minute = 100};
+    sl_client_result res;
+    REQUIRE(sl_client_keys_create(wc, &spec, &res) == SL_CLIENT_OK);
+    const sl_client_apikey *k = &res.apikey.key;
+    char id[32], token[80];
+    snprintf(id, sizeof id, "%.*s", (int)k->id.len, k->id.ptr);
+    snprintf(token, sizeof token, "%.*s", (int)res.apikey.token.len, res.apikey.token.ptr);
+    CHECK(strncmp(id, "key_", 4) == 0 && strlen(id) == SL_APIKEY_ID_LEN);
+    CHECK(strncmp(token, "slk_", 4) == 0 && strlen(token) == SL_APIKEY_TOKEN_LEN);
+    CHECK(memcmp(token + 4, id + 4, 16) == 0);
+    CHECK(sl_slice_eq_cstr(k->name, "billing"));
+    CHECK(k->nscopes == 2 && sl_slice_eq_cstr(k->scopes[0], "events:write") &&
+          sl_slice_eq_cstr(k->scopes[1], "events:read"));
+    CHECK(k->ntopics == 2 && sl_slice_eq_cstr(k->topics[1], "invoice.*"));
+    CHECK_EQ_U64(k->rate_per_minute, 100);
+    CHECK(k->created_ms > 0);
+    sl_client_result_free(&res);
+
+    /* get: the same key, never the token */
+    REQUIRE(sl_client_keys_get(wc, id, &res) == SL_CLIENT_OK);
+    CHECK(sl_slice_eq_cstr(res.apikey.key.id, id));
+    CHECK(res.apikey.token.len == 0);
+    sl_client_result_free(&res);
+
+    /* defaults: every topic, 1000 per minute; "*" */
+    static const sl_slice all[1] = {{"*", 1}};
+    sl_client_key_spec admin = {.name = sl_slice_of("admin"), .scopes = all, .nscopes = 1};
+    REQUIRE(sl_client_keys_create(wc, &admin, &res) == SL_CLIENT_OK);
+    CHECK(res.apikey.key.ntopics == 0);
+    CHECK_EQ_U64(res.apikey.key.rate_per_minute, SL_APIKEY_RATE_DEFAULT);
+    char id2[32];
+    snprintf(id2, sizeof id2, "%.*s", (int)res.apikey.key.id.len, res.apikey.key.id.ptr);
+    sl_client_result_free(&res);
+    REQUIRE(sl_client_keys_create(wc, &admin, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+
+    /* list: three keys, two per page, in id order */
+    REQUIRE(sl_client_keys_list(wc, NULL, 2, &res) == SL_CLIENT_OK);
+    CHECK(res.apikeys.n == 2 && res.apikeys.next_after.len == SL_APIKEY_ID_LEN);
+    char after[32];
+    snprintf(after, sizeof after, "%.*s", (int)res.apikeys.next_after.len,
+             res.apikeys.next_after.ptr);
+    sl_client_result_free(&res);
+    REQUIRE(sl_client_keys_list(wc, after, 2, &res) == SL_CLIENT_OK);
+    CHECK(res.apikeys.n == 1 && res.apikeys.next_after.len == 0);
+    sl_client_result_free(&res);
+
+    /* revoke: gone; twice: not_found */
+    REQUIRE(sl_client_keys_revoke(wc, id, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+    CHECK(sl_client_keys_get(wc, id, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.code, "not_found") == 0 && strcmp(res.error.field, "id") == 0);
+    sl_client_result_free(&res);
+    CHECK(sl_client_keys_revoke(wc, id, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.code, "not_found") == 0);
+    sl_client_result_free(&res);
+    CHECK(sl_client_keys_revoke(wc, id2, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+
+    /* the server checks what the library does not */
+    static const sl_slice bad_scope[1] = {{"events:everything", 17}};
+    sl_client_key_spec bad = {.name = sl_slice_of("x"), .scopes = bad_scope, .nscopes = 1};
+    CHECK(sl_client_keys_create(wc, &bad, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.code, "invalid_argument") == 0 &&
+          strcmp(res.error.field, "scopes[0]") == 0);
+    sl_client_result_free(&res);
+    bad.scopes = all;
+    bad.nscopes = 0;
+    CHECK(sl_client_keys_create(wc, &bad, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.code, "invalid_argument") == 0);
+    sl_client_result_free(&res);
+    static const sl_slice bad_topic[1] = {{"order..x", 8}};
+    bad.nscopes = 1;
+    bad.topics = bad_topic;
+    bad.ntopics = 1;
+    CHECK(sl_client_keys_create(wc, &bad, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.field, "topics[0]") == 0);
+    sl_client_result_free(&res);
+    bad.ntopics = 0;
+    bad.name = sl_slice_of("");
+    CHECK(sl_client_keys_create(wc, &bad, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.field, "name") == 0);
+    sl_client_result_free(&res);
+    bad.name = sl_slice_of("x");
+    bad.rate_per_minute = SL_APIKEY_RATE_MAX + 1;
+    CHECK(sl_client_keys_create(wc, &bad, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.field, "rate_per_minute") == 0);
+    sl_client_result_free(&res);
+    bad.rate_per_minute = 0;
+    sl_slice many[SL_APIKEY_PATTERNS_MAX + 1];
+    for (size_t i = 0; i < SL_APIKEY_PATTERNS_MAX + 1; i++)
+        many[i] = sl_slice_of("order.*");
+    bad.topics = many;
+    bad.ntopics = SL_APIKEY_PATTERNS_MAX + 1;
+    CHECK(sl_client_keys_create(wc, &bad, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.code, "too_large") == 0 && strcmp(res.error.field, "topics") == 0);
+    sl_client_result_free(&res);
+    bad.ntopics = SL_APIKEY_PATTERNS_MAX;
+    CHECK(sl_client_keys_create(wc, &bad, &res) == SL_CLIENT_OK); /* 16 is the limit */
+    CHECK(res.apikey.key.ntopics == SL_APIKEY_PATTERNS_MAX);
+    sl_client_result_free(&res);
+    CHECK(sl_client_keys_get(wc, "key_nothex", &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.code, "invalid_argument") == 0);
+    sl_client_result_free(&res);
+    CHECK(sl_client_keys_list(wc, "bogus", 0, &res) == SL_CLIENT_ERR_SERVER);
+    CHECK(strcmp(res.error.field, "after") == 0);
+    sl_client_result_free(&res);
+}
+
 TEST(webhook_daemon_stop)
 {
     sl_client_close(wc);
@@ -2540,6 +2817,8 @@ TEST(names)
     CHECK(strcmp(sl_client_op_name(SL_CLIENT_OP_WEBHOOK_EVENT_TYPES), "webhook.event_types") == 0);
     for (sl_client_op op = SL_CLIENT_OP_WEBHOOK_CREATE; op <= SL_CLIENT_OP_WEBHOOK_REPORT; op++)
         CHECK(strncmp(sl_client_op_name(op), "webhook.", 8) == 0);
+    for (sl_client_op op = SL_CLIENT_OP_KEYS_CREATE; op <= SL_CLIENT_OP_KEYS_REVOKE; op++)
+        CHECK(strncmp(sl_client_op_name(op), "keys.", 5) == 0);
     CHECK(strcmp(sl_client_status_name(SL_CLIENT_ERR_BAD_REPLY), "bad_reply") == 0);
 }
 
@@ -2562,4 +2841,5 @@ UNIT_MAIN("test_client", UNIT_CASE(encode_ping_and_bare_ops), UNIT_CASE(encode_p
           UNIT_CASE(decode_webhook_stats_test_types_deliveries), UNIT_CASE(decode_webhook_report),
           UNIT_CASE(decode_webhook_malformed), UNIT_CASE(webhook_daemon_start),
           UNIT_CASE(webhook_calls_lifecycle), UNIT_CASE(webhook_calls_delivery_cycle),
+          UNIT_CASE(encode_keys), UNIT_CASE(decode_keys), UNIT_CASE(keys_calls_lifecycle),
           UNIT_CASE(webhook_daemon_stop), UNIT_CASE(names))

@@ -2,7 +2,8 @@
  *
  *   sluice-bridge [--connect URL] [--allow-private-targets] [--refresh-ms N]
  *                 [--idle-poll-ms N] [--pull-max N] [--drain-ms N]
- *                 [--tls-ca FILE] [--tls-server-name NAME] [--verbose]
+ *                 [--tls-ca FILE] [--tls-server-name NAME] [--api-key KEY]
+ *                 [--verbose]
  *
  * SIGTERM / SIGINT stop it cleanly (POSTs in flight finish first).
  */
@@ -38,6 +39,9 @@ static void usage(FILE *f)
             "  --drain-ms N             on stop, wait up to N ms for POSTs in flight (10000)\n"
             "  --tls-ca FILE            CA to verify sluiced with (tls+tcp://, wss://)\n"
             "  --tls-server-name NAME   name sluiced's certificate must carry\n"
+            "  --api-key KEY            API key (scopes events:read and webhooks:write) when\n"
+            "                           sluiced requires one (default $SLUICE_API_KEY; not\n"
+            "                           needed over ipc://)\n"
             "  --verbose                log every delivery attempt\n"
             "  --version, --help\n",
             SL_CLIENT_DEFAULT_URL);
@@ -81,6 +85,8 @@ static int parse_args(int argc, char **argv, wh_bridge_options *opt)
         i++;
         if (!strcmp(a, "--connect"))
             opt->url = v;
+        else if (!strcmp(a, "--api-key"))
+            opt->client.api_key = v;
         else if (!strcmp(a, "--tls-ca"))
             opt->client.tls_ca_file = v;
         else if (!strcmp(a, "--tls-server-name"))
@@ -105,6 +111,9 @@ int main(int argc, char **argv)
 {
     wh_bridge_options opt;
     wh_bridge_options_default(&opt);
+    const char *env_key = getenv("SLUICE_API_KEY");
+    if (env_key && *env_key)
+        opt.client.api_key = env_key;
     int parsed = parse_args(argc, argv, &opt);
     if (parsed)
         return parsed == 1 ? 0 : 2;

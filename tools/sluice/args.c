@@ -9,7 +9,8 @@
 /* Options every command accepts (applied to the cli as they are met). */
 static const cli_opt global_opts[] = {
     {"--url", true},     {"--json", false},        {"--timeout", true},
-    {"--ca-file", true}, {"--server-name", true},  {NULL, false},
+    {"--ca-file", true}, {"--server-name", true},  {"--api-key", true},
+    {NULL, false},
 };
 
 /* ---- walking words ---------------------------------------------------------------- */
@@ -46,6 +47,8 @@ static bool apply_global(cli *c, const char *name, const char *value)
         }
     } else if (strcmp(name, "--ca-file") == 0) {
         c->ca_file = value;
+    } else if (strcmp(name, "--api-key") == 0) {
+        c->api_key = value;
     } else {
         c->server_name = value;
     }
@@ -299,7 +302,8 @@ int cli_open(cli *c, sl_client **out)
 {
     sl_client_options opt = {.timeout_ms = c->timeout_ms,
                              .tls_ca_file = c->ca_file,
-                             .tls_server_name = c->server_name};
+                             .tls_server_name = c->server_name,
+                             .api_key = c->api_key};
     sl_client_error err;
     if (sl_client_open(c->url, &opt, out, &err) == SL_CLIENT_OK)
         return CLI_EXIT_OK;

@@ -11,6 +11,7 @@
  *   inspect.c  topics, stats, log
  *   webhooks.c webhooks create|list|get|update|delete|enable|...: webhook
  *              subscriptions (proto/client_webhook.h)
+ *   keys.c     keys create|list|get|revoke: API keys (proto/client_keys.h)
  *
  * Exit status: 0 success, 1 server error (or a local failure such as out of
  * memory or unwritable output), 2 usage error, 3 transport error or
@@ -41,6 +42,7 @@ typedef struct cli {
     uint64_t timeout_ms;           /* --timeout; 0: the library default (10 s) */
     const char *ca_file;           /* --ca-file: for tls+tcp:// and wss:// */
     const char *server_name;       /* --server-name: TLS name to verify */
+    const char *api_key;           /* --api-key, else $SLUICE_API_KEY, else NULL */
     FILE *out;                     /* results (stdout) */
     FILE *err;                     /* messages (stderr) */
     const struct cli_command *cmd; /* the command running, for usage messages */
@@ -66,6 +68,7 @@ extern const cli_command cli_cmd_topics;
 extern const cli_command cli_cmd_stats;
 extern const cli_command cli_cmd_log;
 extern const cli_command cli_cmd_webhooks;
+extern const cli_command cli_cmd_keys;
 
 /* ---- args.c ------------------------------------------------------------------ */
 
@@ -84,7 +87,7 @@ typedef enum cli_arg_kind {
 } cli_arg_kind;
 
 /* Walks the words of a command. Global options (--url, --json, --timeout,
- * --ca-file, --server-name) are accepted anywhere and applied to the cli.
+ * --ca-file, --server-name, --api-key) are accepted anywhere and applied to the cli.
  * "--" ends the options. Words are borrowed from argv. */
 typedef struct cli_args {
     cli *c;               /* where global options go, and messages */

@@ -10,6 +10,7 @@ static const cli_command *const commands[] = {
     &cli_cmd_publish, &cli_cmd_pull,  &cli_cmd_ack,    &cli_cmd_nack,
     &cli_cmd_extend,  &cli_cmd_term,  &cli_cmd_groups, &cli_cmd_dlq,
     &cli_cmd_topics,  &cli_cmd_stats, &cli_cmd_log,    &cli_cmd_webhooks,
+    &cli_cmd_keys,
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -42,6 +43,8 @@ static void global_usage(FILE *f)
           "                       webhooks create/update read --timeout as their own option)\n"
           "  --ca-file F          CA certificates (PEM) for tls+tcp:// and wss://\n"
           "  --server-name N      name the server certificate must carry (default: host)\n"
+          "  --api-key KEY        API key, when the daemon requires one (default\n"
+          "                       $SLUICE_API_KEY; not needed over ipc://)\n"
           "\n"
           "exit status: 0 ok, 1 server error (or a token not settled), 2 usage error,\n"
           "3 transport error\n"
@@ -68,7 +71,9 @@ static int run_help(cli *c, int argc, char **argv)
 int main(int argc, char **argv)
 {
     const char *env_url = getenv("SLUICE_URL");
+    const char *env_key = getenv("SLUICE_API_KEY");
     cli c = {.url = env_url && *env_url ? env_url : SL_CLIENT_DEFAULT_URL,
+             .api_key = env_key && *env_key ? env_key : NULL,
              .out = stdout,
              .err = stderr};
     cli_args a;

@@ -112,6 +112,37 @@ static int add_listen(sl_config *cfg, const char *value, char *err, size_t errle
     return set_string(cfg->listen[cfg->nlisten++], SL_URL_MAX, "listen", value, err, errlen);
 }
 
+static int add_http_listen(sl_config *cfg, const char *value, char *err, size_t errlen)
+{
+    if (cfg->nhttp_listen >= SL_LISTEN_MAX)
+        return fail(err, errlen, "http-listen: at most %d URLs", SL_LISTEN_MAX);
+    if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+        return fail(err, errlen, "http-listen: \"%s\" is not an http:// or https:// URL", value);
+    return set_string(cfg->http_listen[cfg->nhttp_listen++], SL_URL_MAX, "http-listen", value,
+                      err, errlen);
+}
+
+static int set_auth_mode(sl_config *cfg, const char *value, char *err, size_t errlen)
+{
+    if (!strcmp(value, "auto"))
+        cfg->auth_mode = SL_AUTH_AUTO;
+    else if (!strcmp(value, "on"))
+        cfg->auth_mode = SL_AUTH_ON;
+    else if (!strcmp(value, "off"))
+        cfg->auth_mode = SL_AUTH_OFF;
+    else
+        return fail(err, errlen, "auth: expected auto, on or off, got \"%s\"", value);
+    return 0;
+}
+
+/* insecure: a bool; the --insecure flag (main.c) takes no value. */
+static int set_insecure(sl_config *cfg, const char *value, char *err, size_t errlen)
+{
+    if (parse_bool(value, &cfg->insecure) != 0)
+        return fail(err, errlen, "insecure: expected true or false, got \"%s\"", value);
+    return 0;
+}
+
 typedef enum kind { K_DURATION, K_SIZE, K_COUNT, K_BOOL } kind;
 
 typedef struct numeric_key {
@@ -189,12 +220,18 @@ int sl_config_set(sl_config *cfg, const char *key, const char *value, char *err,
 {
     if (!strcmp(key, "listen"))
         return add_listen(cfg, value, err, errlen);
+    if (!strcmp(key, "http-listen"))
+        return add_http_listen(cfg, value, err, errlen);
     if (!strcmp(key, "data"))
         return set_string(cfg->data_dir, SL_PATH_MAX, key, value, err, errlen);
     if (!strcmp(key, "tls-cert"))
         return set_string(cfg->tls_cert, SL_PATH_MAX, key, value, err, errlen);
     if (!strcmp(key, "tls-key"))
         return set_string(cfg->tls_key, SL_PATH_MAX, key, value, err, errlen);
+    if (!strcmp(key, "auth"))
+        return set_auth_mode(cfg, value, err, errlen);
+    if (!strcmp(key, "insecure"))
+        return set_insecure(cfg, value, err, errlen);
     if (!strcmp(key, "log-level")) {
         if (sl_log_level_parse(value, &cfg->log_level) != 0)
             return fail(err, errlen, "log-level: expected error, warn, info or debug");
@@ -258,10 +295,15 @@ void sl_config_usage(void *stream)
 {
     FILE *f = stream;
     fprintf(f, "  --listen URL            serve this nng URL (repeatable; tcp://127.0.0.1:7450)\n"
+               "  --http-listen URL       serve the HTTP/JSON API on http://HOST:PORT or\n"
+               "                          https://HOST:PORT (repeatable; none by default)\n"
                "  --data DIR              LMDB data directory (./data)\n"
-               "  --tls-cert FILE         certificate for tls+tcp:// and wss://\n"
-               "  --tls-key FILE          private key for tls+tcp:// and wss://\n"
-               "  --log-level LEVEL       error, warn, info or debug (info)\n");
+               "  --tls-cert FILE         certificate for tls+tcp://, wss:// and https://\n"
+               "  --tls-key FILE          private key for tls+tcp://, wss:// and https://\n"
+               "  --log-level LEVEL       error, warn, info or debug (info)\n"
+               "  --auth MODE             auto, on or off (auto: API keys are required when\n"
+               "                          a listener is not loopback-only; ipc:// is trusted)\n"
+               "  --insecure              with auth = off, serve beyond loopback anyway\n");
     for (size_t i = 0; i < sizeof numeric_keys / sizeof numeric_keys[0]; i++)
         fprintf(f, "  --%-22s%s\n", numeric_keys[i].name, numeric_keys[i].help);
 }

@@ -19,18 +19,30 @@
 #define SL_URL_MAX 512
 #define SL_PATH_MAX 4096
 
+/* auth: when API keys are required (tools/sluiced/auth_policy.h). */
+typedef enum sl_auth_mode {
+    SL_AUTH_AUTO,  /* default: on when some listener is not loopback-only */
+    SL_AUTH_ON,
+    SL_AUTH_OFF    /* refused with a listener beyond loopback unless insecure */
+} sl_auth_mode;
+
 typedef struct sl_config {
     char listen[SL_LISTEN_MAX][SL_URL_MAX]; /* nng URLs to serve */
     size_t nlisten;
     bool listen_from_flags;       /* flags replace the file's listen list */
+    char http_listen[SL_LISTEN_MAX][SL_URL_MAX]; /* HTTP/JSON API: http://host:port or
+                                                    https://host:port (tls-cert/tls-key) */
+    size_t nhttp_listen;          /* default 0: no HTTP API */
     char data_dir[SL_PATH_MAX];   /* LMDB directory; default ./data */
-    char tls_cert[SL_PATH_MAX];   /* PEM certificate (chain) for tls+tcp:// and wss:// */
+    char tls_cert[SL_PATH_MAX];   /* PEM certificate (chain) for tls+tcp://, wss://, https:// */
     char tls_key[SL_PATH_MAX];    /* PEM private key */
     uint64_t max_request_bytes;   /* larger requests get "too_large"; default 16 MiB */
     uint32_t max_pending;         /* concurrent requests (nng contexts), incl. long-polls; default 4096 */
     uint64_t maintenance_ms;      /* retention / expiry pass period; default 1 s */
     uint64_t relaxed_sync_ms;     /* relaxed mode only: fsync period; default 100 ms */
     sl_log_level log_level;
+    sl_auth_mode auth_mode;       /* auth = auto|on|off; default auto */
+    bool insecure;                /* --insecure: allow auth = off beyond loopback */
     sl_store_options store;       /* store.path points at data_dir */
 } sl_config;
 

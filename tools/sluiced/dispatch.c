@@ -8,6 +8,7 @@
  */
 #include "tools/sluiced/dispatch.h"
 #include "tools/sluiced/dispatch_context.h"
+#include "tools/sluiced/dispatch_keys.h"
 #include "tools/sluiced/dispatch_webhook.h"
 
 #include <stdarg.h>
@@ -36,6 +37,8 @@ sl_run_kind sl_dispatch_kind(const sl_request *req)
     case SL_OP_WEBHOOK_STATS:
     case SL_OP_WEBHOOK_DELIVERIES:
     case SL_OP_WEBHOOK_EVENT_TYPES:
+    case SL_OP_KEYS_GET:
+    case SL_OP_KEYS_LIST:
         return SL_RUN_READ;
     default:
         return SL_RUN_WRITE;
@@ -559,6 +562,8 @@ static const op_fn read_ops[SL_OP_COUNT] = {
     [SL_OP_WEBHOOK_STATS] = dw_stats,
     [SL_OP_WEBHOOK_DELIVERIES] = dw_deliveries,
     [SL_OP_WEBHOOK_EVENT_TYPES] = dw_event_types,
+    [SL_OP_KEYS_GET] = dk_get,
+    [SL_OP_KEYS_LIST] = dk_list,
 };
 
 static const op_fn write_ops[SL_OP_COUNT] = {
@@ -583,6 +588,8 @@ static const op_fn write_ops[SL_OP_COUNT] = {
     [SL_OP_WEBHOOK_TEST] = dw_test,
     [SL_OP_WEBHOOK_RETRY] = dw_retry,
     [SL_OP_WEBHOOK_REPORT] = dw_report,
+    [SL_OP_KEYS_CREATE] = dk_create,
+    [SL_OP_KEYS_REVOKE] = dk_revoke,
 };
 
 /* The op of table for req, or NULL (with an "internal" reply in out). */

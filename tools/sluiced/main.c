@@ -47,6 +47,10 @@ static int parse_args(int argc, char **argv, sl_config *cfg)
             printf("sluiced %s\n", SLUICE_VERSION);
             return 1;
         }
+        if (strcmp(arg, "--insecure") == 0) {
+            cfg->insecure = true; /* a flag: no value */
+            continue;
+        }
         if (strncmp(arg, "--", 2) != 0 || i + 1 >= argc) {
             fprintf(stderr, "sluiced: unexpected argument \"%s\" (see --help)\n", arg);
             return -1;

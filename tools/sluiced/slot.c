@@ -32,6 +32,7 @@ static void drop_request(sl_slot *slot)
 static void send_reply(sl_slot *slot)
 {
     atomic_fetch_add(&slot->env->counters->requests, 1);
+    sl_metrics_observe_job(slot->env->metrics, &slot->job);
     nng_msg *msg = NULL;
     const void *data = sl_reply_data(&slot->job.reply);
     size_t size = sl_reply_size(&slot->job.reply);
@@ -63,9 +64,40 @@ static void reply_error(sl_slot *slot, const char *code, const char *message)
     send_reply(slot);
 }
 
+/* True when the request came through an ipc:// listener (trusted). */
+static bool from_trusted_listener(const sl_slot *slot)
+{
+    int id = nng_listener_id(nng_pipe_listener(nng_msg_get_pipe(slot->request)));
+    for (size_t i = 0; id > 0 && i < slot->env->ntrusted_listeners; i++)
+        if (slot->env->trusted_listeners[i] == id)
+            return true;
+    return false;
+}
+
+/* May the request run (auth.h)? When not, answer it with the reason. */
+static bool authorized(sl_slot *slot)
+{
+    const sl_slot_env *env = slot->env;
+    if (!sl_auth_enabled(env->auth) || from_trusted_listener(slot))
+        return true;
+    sl_auth_result r;
+    sl_auth_check(env->auth, slot->job.req.key, &slot->job.req, false, sl_wall_ms(), &r);
+    if (r.status == 0)
+        return true;
+    sl_wire_error e = {.code = r.code, .index = r.index};
+    snprintf(e.field, sizeof e.field, "%s", r.field);
+    snprintf(e.message, sizeof e.message, "%s", r.message);
+    sl_reply_reset(&slot->job.reply);
+    sl_reply_wire_error(&slot->job.reply, &e);
+    send_reply(slot);
+    return false;
+}
+
 static void route(sl_slot *slot)
 {
     sl_job *job = &slot->job;
+    if (!authorized(slot))
+        return;
     uint64_t now = sl_wall_ms();
     if (sl_dispatch_kind(&job->req) == SL_RUN_READ) {
         if (sl_dispatch_read(slot->env->store, &job->req, now, slot->env->counters,
@@ -85,6 +117,8 @@ static void on_request(sl_slot *slot)
 {
     slot->request = nng_aio_get_msg(slot->aio);
     slot->state = SL_SLOT_WORKING;
+    slot->job.started_us = sl_metrics_now_us();
+    slot->job.req.op = SL_METRICS_OP_INVALID; /* metrics: until it decodes */
     size_t len = nng_msg_len(slot->request);
     if (len > slot->env->max_request_bytes) {
         char msg[128];
@@ -97,6 +131,7 @@ static void on_request(sl_slot *slot)
     slot->job.bytes = len;
     slot->decoded = true;
     if (sl_request_decode(nng_msg_body(slot->request), len, &slot->job.req, &err) != 0) {
+        slot->job.req.op = SL_METRICS_OP_INVALID;
         sl_reply_reset(&slot->job.reply);
         sl_reply_wire_error(&slot->job.reply, &err);
         send_reply(slot);

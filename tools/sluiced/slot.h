@@ -13,6 +13,8 @@
 #include "core/store.h"
 #include "dispatch.h"
 #include "job.h"
+#include "auth.h"
+#include "metrics.h"
 #include "writer.h"
 
 /* What every slot shares: borrowed pointers, all owned by the server. */
@@ -21,6 +23,11 @@ typedef struct sl_slot_env {
     sl_writer *writer;
     sl_server_counters *counters;
     uint64_t max_request_bytes;
+    sl_metrics *metrics;          /* request counts and latencies (metrics.h) */
+    sl_auth *auth;                /* API keys (auth.h) */
+    const int *trusted_listeners; /* ids of the ipc:// listeners: their requests need
+                                     no key (the socket file's permissions guard them) */
+    size_t ntrusted_listeners;
 } sl_slot_env;
 
 typedef enum sl_slot_state { SL_SLOT_IDLE, SL_SLOT_RECEIVING, SL_SLOT_WORKING, SL_SLOT_SENDING } sl_slot_state;
