@@ -25,6 +25,7 @@ struct sl_job {
     uint64_t wait_until_ms;  /* pull: long-poll deadline (wall ms); 0 when not waiting */
     uint64_t wake_at_ms;     /* parked pull: when to run it again */
     size_t bytes;            /* size of the request message (batches are capped by it) */
+    uint64_t started_us;     /* monotonic us when the request arrived (metrics.h) */
 };
 
 #endif
