@@ -8,24 +8,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
+#include "auth_policy.h"
 #include "clock.h"
 #include "core/store.h"
 #include "dispatch.h"
 #include "logger.h"
+#include "metrics.h"
 #include "slot.h"
 #include "writer.h"
+#include "http_server.h"
 
 struct sl_server {
     sl_config cfg;                 /* our copy; cfg.store.path points into it */
     sl_store *store;
     sl_writer *writer;
     sl_server_counters counters;
+    sl_metrics metrics;            /* request metrics for /metrics (metrics.h) */
     nng_socket sock;
     bool sock_open;
     nng_tls_config *tls;
+    sl_auth *auth;                 /* API keys; created after the store */
+    bool auth_on;                  /* auth_policy.h's decision */
+    int ipc_listeners[SL_LISTEN_MAX]; /* ids of the ipc:// listeners (trusted) */
+    size_t nipc_listeners;
     sl_slot_env slot_env;
     sl_slot *slots;                /* cfg.max_pending of them */
     size_t nslots;                 /* initialised ones */
+    sl_http_env http_env;          /* what HTTP calls borrow */
+    sl_http *http;                 /* the HTTP/JSON API, or NULL */
 };
 
 static bool url_needs_tls(const char *url)
@@ -91,6 +102,8 @@ static int listen_on(sl_server *srv, const char *url)
         sl_log_error("cannot listen on %s: %s", url, nng_strerror(rv));
         return -1;
     }
+    if (strncmp(url, "ipc://", 6) == 0 && srv->nipc_listeners < SL_LISTEN_MAX)
+        srv->ipc_listeners[srv->nipc_listeners++] = nng_listener_id(l);
     sl_log_info("listening on %s", url);
     return 0;
 }
@@ -112,7 +125,8 @@ static int open_socket(sl_server *srv)
 static int start_slots(sl_server *srv)
 {
     srv->slot_env = (sl_slot_env){srv->store, srv->writer, &srv->counters,
-                                  srv->cfg.max_request_bytes};
+                                  srv->cfg.max_request_bytes, &srv->metrics, srv->auth,
+                                  srv->ipc_listeners, srv->nipc_listeners};
     srv->slots = calloc(srv->cfg.max_pending, sizeof *srv->slots);
     if (!srv->slots) {
         sl_log_error("out of memory for %u request slots", srv->cfg.max_pending);
@@ -146,6 +160,22 @@ static int open_store(sl_server *srv)
     return 0;
 }
 
+/* The HTTP/JSON API, when http-listen URLs are configured. */
+static int start_http(sl_server *srv)
+{
+    bool https = false;
+    for (size_t i = 0; i < srv->cfg.nhttp_listen; i++)
+        https |= strncmp(srv->cfg.http_listen[i], "https://", 8) == 0;
+    if (srv->cfg.nhttp_listen == 0)
+        return 0;
+    if (https && !srv->tls && make_tls_config(srv) != 0)
+        return -1;
+    srv->http_env = (sl_http_env){srv->store, srv->writer, &srv->counters, srv->auth,
+                                  &srv->metrics, srv->cfg.max_request_bytes};
+    return sl_http_start(&srv->http_env, (const char(*)[512])srv->cfg.http_listen,
+                         srv->cfg.nhttp_listen, srv->tls, &srv->http);
+}
+
 int sl_server_start(const sl_config *cfg, sl_server **out)
 {
     sl_server *srv = calloc(1, sizeof *srv);
@@ -155,15 +185,20 @@ int sl_server_start(const sl_config *cfg, sl_server **out)
     }
     srv->cfg = *cfg;
     srv->counters.started_ms = sl_wall_ms();
-    if (open_store(srv) != 0)
+    sl_metrics_init(&srv->metrics);
+    if (sl_auth_policy_decide(cfg, &srv->auth_on) != 0 || open_store(srv) != 0)
         goto fail;
+    if (sl_auth_new(srv->store, srv->auth_on, &srv->auth) != SL_OK) {
+        sl_log_error("out of memory for the API key checks");
+        goto fail;
+    }
     uint64_t sync_ms = cfg->store.relaxed_sync ? (cfg->relaxed_sync_ms ? cfg->relaxed_sync_ms : 100) : 0;
     if (sl_writer_start(srv->store, &srv->counters, cfg->maintenance_ms, sync_ms,
                         &srv->writer) != SL_OK) {
         sl_log_error("cannot start the writer thread");
         goto fail;
     }
-    if (open_socket(srv) != 0 || start_slots(srv) != 0)
+    if (open_socket(srv) != 0 || start_slots(srv) != 0 || start_http(srv) != 0)
         goto fail;
     *out = srv;
     return 0;
@@ -178,6 +213,7 @@ void sl_server_stop(sl_server *srv)
         return;
     if (srv->writer)
         sl_writer_stop(srv->writer); /* commits what is queued, answers parked pulls */
+    sl_http_stop(srv->http);         /* no HTTP call is left in the writer */
     if (srv->sock_open)
         nng_close(srv->sock);        /* every slot's aio completes with NNG_ECLOSED */
     for (size_t i = 0; i < srv->nslots; i++)
@@ -186,6 +222,7 @@ void sl_server_stop(sl_server *srv)
         sl_slot_fini(&srv->slots[i]);
     free(srv->slots);
     sl_writer_free(srv->writer);
+    sl_auth_free(srv->auth);
     if (srv->tls)
         nng_tls_config_free(srv->tls);
     sl_store_close(srv->store);

@@ -1,0 +1,48 @@
+/* http_server.h: the HTTP/JSON API (proto/HTTP.md) on nng's HTTP server.
+ *
+ * One nng HTTP server per configured http:// or https:// URL, each with one
+ * handler for the whole tree. A call is: route (http_routes.h) -> body read
+ * and parsed (tools/common/json_parse.h) -> msgpack request
+ * (http_request.h) -> the same decoder, auth check (auth.h) and dispatch as
+ * nng requests (reads at once, writes through the writer's group commit,
+ * long-poll pulls parked there too) -> JSON response (http_reply.h). Plus
+ * GET /healthz, /readyz and /metrics.
+ *
+ * The server (server.c) owns the sl_http. Stop order matters: stop the
+ * writer first (it answers every queued and parked call), then sl_http_stop.
+ */
+#ifndef SLUICE_SLUICED_HTTP_SERVER_H
+#define SLUICE_SLUICED_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
+#include "core/store.h"
+#include "tools/sluiced/auth.h"
+#include "tools/sluiced/dispatch.h"
+#include "tools/sluiced/metrics.h"
+#include "tools/sluiced/writer.h"
+
+/* What every call borrows; all owned by the server. */
+typedef struct sl_http_env {
+    sl_store *store;
+    sl_writer *writer;
+    sl_server_counters *counters;
+    sl_auth *auth;
+    sl_metrics *metrics;
+    uint64_t max_request_bytes;   /* larger bodies get 413 */
+} sl_http_env;
+
+typedef struct sl_http sl_http;
+
+/* Serve the n URLs (http://host:port or https://host:port; https needs
+ * tls). env and tls are borrowed and must outlive the sl_http. 0 and *out
+ * (owned by the caller), or -1 after logging why. */
+int sl_http_start(const sl_http_env *env, const char (*urls)[512], size_t n,
+                  nng_tls_config *tls, sl_http **out);
+
+/* Stop the servers and free h. NULL is ignored. */
+void sl_http_stop(sl_http *h);
+
+#endif
