@@ -119,10 +119,14 @@ TEST(test_every_route_family_answers)
         {"POST", "/enable", "200"},   {"POST", "/reset", "200"},     {"POST", "/test", "200"},
         {"GET", "/stats", "200"},     {"GET", "/deliveries", "200"}, {"GET", "/dead-letters", "200"},
         {"POST", "/rotate-secret", "200"},
+        {"POST", "/dead-letters/replay", "200"},
+        {"POST", "/deliveries/evt_00000000000000000000000000000001/retry", "404"},
     };
     for (size_t i = 0; i < sizeof hook_calls / sizeof hook_calls[0]; i++) {
         snprintf(path, sizeof path, "/v1/webhooks/%s%s", id, hook_calls[i][1]);
-        const char *body = strcmp(hook_calls[i][0], "PATCH") == 0 ? "{\"timeout_ms\": 5000}" : NULL;
+        const char *body = strcmp(hook_calls[i][0], "PATCH") == 0 ? "{\"timeout_ms\": 5000}"
+                           : strstr(path, "replay")                ? "{\"all\": true}"
+                                                                   : NULL;
         long st = hf_call(&f, hook_calls[i][0], path, body, NULL, &r);
         if (st != atol(hook_calls[i][2]))
             fprintf(stderr, "  %s %s -> %ld: %s\n", hook_calls[i][0], path, st, r.body ? r.body : "");

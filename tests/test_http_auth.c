@@ -113,6 +113,10 @@ TEST(test_keys_scopes_and_topics)
     hr_free(&r);
     char path[128];
     snprintf(path, sizeof path, "/v1/keys/%s", id);
+    CHECK(hf_call(&f, "GET", path, NULL, NULL, &r) == 200);
+    CHECK(hr_str_eq(&r, "data.name", "poller") && !hr_has(&r, "data.token"));
+    CHECK_EQ_U64(hr_uint(&r, "data.rate_per_minute"), 50);
+    hr_free(&r);
     CHECK(hf_call(&f, "DELETE", path, NULL, NULL, &r) == 204);
     hr_free(&r);
     snprintf(f.api_key, sizeof f.api_key, "%s", token);

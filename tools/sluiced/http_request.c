@@ -19,6 +19,8 @@ typedef struct builder {
     http_build_error *err;
     char *scratch;        /* unescaped strings (owned, grown as needed) */
     size_t scratch_cap;
+    uint8_t *bytes;       /* decoded base64 payloads (owned, grown as needed) */
+    size_t bytes_cap;
 } builder;
 
 static int fail(builder *b, int status, const char *field, const char *fmt, ...)
@@ -423,16 +425,16 @@ static int pack_payload(builder *b, size_t ev, size_t i, bool *json)
     if (unescape(b, b64, &s) != 0)
         return -1;
     size_t cap = sl_base64_decoded_max(s.len), len = 0;
-    uint8_t *bytes = malloc(cap ? cap : 1);
-    if (!bytes)
-        return nomem(b);
-    int rc = sl_base64_decode(s, bytes, cap, &len) == SL_OK ? 0 : -1;
-    if (rc == 0)
-        rc = pack_bytes(b, bytes, len, true);
-    else
-        fail(b, 422, field, "%s: not valid base64", field);
-    free(bytes);
-    return rc;
+    if (cap > b->bytes_cap) { /* one buffer for the whole batch, grown as needed */
+        uint8_t *p = realloc(b->bytes, cap);
+        if (!p)
+            return nomem(b);
+        b->bytes = p;
+        b->bytes_cap = cap;
+    }
+    if (sl_base64_decode(s, b->bytes, b->bytes_cap, &len) != SL_OK)
+        return fail(b, 422, field, "%s: not valid base64", field);
+    return pack_bytes(b, b->bytes, len, true);
 }
 
 static bool is_payload_key(builder *b, size_t k)
@@ -566,5 +568,6 @@ int http_request_build(const http_build_in *in, msgpack_sbuffer *out, http_build
     if (rc == 0)
         patch_map(&b, mark, n);
     free(b.scratch);
+    free(b.bytes);
     return rc;
 }
