@@ -157,7 +157,10 @@ sl_err sl_apikey_rec_decode(const void *key, size_t klen, const void *val, size_
         r.bad = true;
     for (uint32_t i = 0; i < c->npatterns && !r.bad; i++)
         c->patterns[i] = get_str(&r, 1, SL_TOPIC_MAX);
-    return r.bad || r.left ? SL_ERR_CORRUPT : SL_OK;
+    /* FORMAT.md: at least one known scope bit, a rate of 1..SL_APIKEY_RATE_MAX */
+    bool fields_ok = c->scopes != 0 && (c->scopes & ~SL_SCOPE_MASK) == 0 &&
+                     c->rate_per_minute >= 1 && c->rate_per_minute <= SL_APIKEY_RATE_MAX;
+    return r.bad || r.left || !fields_ok ? SL_ERR_CORRUPT : SL_OK;
 }
 
 /* ---- get / put / del -------------------------------------------------------- */

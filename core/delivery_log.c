@@ -44,25 +44,45 @@ sl_err sl_delivery_writer_open(sl_txn *w, uint64_t key, sl_delivery_writer *dw)
     return SL_OK;
 }
 
-/* Delete the oldest entry of the writer's subscription; *found false when
- * it has none. */
-static sl_err drop_oldest(sl_delivery_writer *dw, bool *found)
+/* Delete the oldest entry of the writer's subscription with an entry id
+ * below keep_from (0: any); *found false when there is none. */
+static sl_err drop_oldest(sl_delivery_writer *dw, uint64_t keep_from, bool *found)
 {
     uint8_t kb[SL_DELIVERY_KEY_LEN];
     sl_delivery_key(kb, dw->key, 0);
     MDB_val k = {sizeof kb, kb}, v;
     int rc = mdb_cursor_get(dw->cursor, &k, &v, MDB_SET_RANGE);
-    *found = rc == 0 && k.mv_size == SL_DELIVERY_KEY_LEN && sl_get_u64(k.mv_data) == dw->key;
+    *found = rc == 0 && k.mv_size == SL_DELIVERY_KEY_LEN && sl_get_u64(k.mv_data) == dw->key &&
+             (keep_from == 0 || sl_get_u64((const uint8_t *)k.mv_data + 8) < keep_from);
     if (*found)
         rc = mdb_cursor_del(dw->cursor, 0);
+    return rc == 0 || rc == MDB_NOTFOUND ? SL_OK : sl_err_from_mdb(rc);
+}
+
+/* The number of entries the writer's subscription has. */
+static sl_err count_entries(sl_delivery_writer *dw, uint64_t *n)
+{
+    uint8_t kb[SL_DELIVERY_KEY_LEN];
+    sl_delivery_key(kb, dw->key, 0);
+    MDB_val k = {sizeof kb, kb}, v;
+    *n = 0;
+    int rc = mdb_cursor_get(dw->cursor, &k, &v, MDB_SET_RANGE);
+    for (; rc == 0; rc = mdb_cursor_get(dw->cursor, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != SL_DELIVERY_KEY_LEN || sl_get_u64(k.mv_data) != dw->key)
+            break;
+        ++*n;
+    }
     return rc == 0 || rc == MDB_NOTFOUND ? SL_OK : sl_err_from_mdb(rc);
 }
 
 sl_err sl_delivery_writer_add(sl_delivery_writer *dw, const sl_delivery_entry *e,
                               uint64_t *count)
 {
+    if (dw->next_entry == UINT64_MAX) /* ids used up: never reuse (or wrap to) old ones */
+        return SL_ERR_TOO_LARGE;
+    uint64_t entry = dw->next_entry;
     uint8_t kb[SL_DELIVERY_KEY_LEN], buf[SL_DELIVERY_ENTRY_MAX];
-    sl_delivery_key(kb, dw->key, dw->next_entry);
+    sl_delivery_key(kb, dw->key, entry);
     MDB_val k = {sizeof kb, kb}, v = {sl_delivery_entry_encode(e, buf), buf};
     int rc = mdb_put(dw->w->txn, sl_dbi(dw->w, SL_DB_DELIVERIES), &k, &v, 0);
     if (rc != 0)
@@ -71,9 +91,17 @@ sl_err sl_delivery_writer_add(sl_delivery_writer *dw, const sl_delivery_entry *e
     dw->added = true;
     if (*count < UINT64_MAX)
         ++*count;
+    if (*count > SL_DELIVERY_LOG_KEEP + 1) {
+        /* every add trims back to KEEP, so the stored count was off (a
+         * damaged stats record): count again rather than drop what the
+         * wrong number says, the new entry included */
+        sl_err err = count_entries(dw, count);
+        if (err != SL_OK)
+            return err;
+    }
     while (*count > SL_DELIVERY_LOG_KEEP) {
         bool found;
-        sl_err err = drop_oldest(dw, &found);
+        sl_err err = drop_oldest(dw, entry, &found);
         if (err != SL_OK)
             return err;
         if (!found) { /* the count was off: nothing older is left */
@@ -110,7 +138,7 @@ sl_err sl_delivery_log_delete_all(sl_txn *w, uint64_t key)
     dw.cursor = c;
     sl_err err = SL_OK;
     for (bool found = true; found && err == SL_OK;)
-        err = drop_oldest(&dw, &found);
+        err = drop_oldest(&dw, 0, &found);
     mdb_cursor_close(c);
     return err;
 }
@@ -149,7 +177,10 @@ static sl_err seek_newest(MDB_cursor *c, uint64_t key, uint64_t before, MDB_val 
         k->mv_size = sizeof kb;
         k->mv_data = kb;
         rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
-        rc = rc == 0 ? mdb_cursor_get(c, k, v, MDB_PREV) : mdb_cursor_get(c, k, v, MDB_LAST);
+        if (rc == 0)
+            rc = mdb_cursor_get(c, k, v, MDB_PREV);
+        else if (rc == MDB_NOTFOUND) /* nothing at or after: the last entry of all */
+            rc = mdb_cursor_get(c, k, v, MDB_LAST);
     }
     *found = rc == 0 && k->mv_size == SL_DELIVERY_KEY_LEN && sl_get_u64(k->mv_data) == key;
     return rc == 0 || rc == MDB_NOTFOUND ? SL_OK : sl_err_from_mdb(rc);

@@ -1,6 +1,7 @@
 /* lease.c: leases: the lease record and due index, ack tokens, pull,
- * settle (ack / nack / extend / term), expiry into the DLQ, and making a
- * waiting lease due now (webhook retry).
+ * settle (ack / nack / extend / term, as sessions: one group record load
+ * and write for many tokens), expiry into the DLQ, and making a waiting
+ * lease due now (webhook retry).
  * See lease.h and lease_record.h; record layouts in core/FORMAT.md.
  *
  * Every lease has a due entry gid(4) due_ms(8) seq(8) in DB_DUE. A pull walks
@@ -547,10 +548,10 @@ sl_err sl_lease_pull(sl_txn *w, const char *group, size_t max, uint64_t now_ms,
 
 /* ---- settle ----------------------------------------------------------------- */
 
-/* One settle call: what to do, to which group. */
+/* One settle step of a session: what to do with one token. */
 typedef struct settle_run {
-    sl_txn *w;             /* the caller's write txn */
-    sl_group_rec g;        /* the group, written back once at the end */
+    sl_txn *w;             /* the session's write txn */
+    sl_group_rec *g;       /* the session's group, written back at its end */
     sl_settle_kind kind;   /* ack, nack, extend or term */
     uint64_t delay_ms;     /* nack delay / extend lease length, or SL_DELAY_DEFAULT */
     sl_slice reason;       /* nack / term reason, already cut to SL_REASON_MAX */
@@ -559,21 +560,21 @@ typedef struct settle_run {
 
 static sl_err settle_ack(settle_run *s, uint64_t seq, const sl_lease_rec *lease)
 {
-    sl_err rc = sl_lease_rec_del(s->w, s->g.gid, seq, lease->due_ms);
+    sl_err rc = sl_lease_rec_del(s->w, s->g->gid, seq, lease->due_ms);
     if (rc != SL_OK)
         return rc;
-    uncount(&s->g, lease->state);
-    s->g.acked++;
+    uncount(s->g, lease->state);
+    s->g->acked++;
     return SL_OK;
 }
 
 static sl_err settle_nack(settle_run *s, uint64_t seq, const sl_lease_rec *old)
 {
-    if (spent(&s->g, old)) /* no deliveries left: waiting would only end in the DLQ */
-        return dead_letter(s->w, &s->g, seq, old, s->reason, s->now_ms);
+    if (spent(s->g, old)) /* no deliveries left: waiting would only end in the DLQ */
+        return dead_letter(s->w, s->g, seq, old, s->reason, s->now_ms);
     sl_lease_rec lease = *old;
     uint64_t delay = s->delay_ms == SL_DELAY_DEFAULT
-                         ? backoff_for(&s->g.config, old->attempt)
+                         ? backoff_for(&s->g->config, old->attempt)
                          : s->delay_ms;
     lease.state = SL_LEASE_WAITING;
     lease.due_ms = sl_add_sat(s->now_ms, delay);
@@ -581,24 +582,24 @@ static sl_err settle_nack(settle_run *s, uint64_t seq, const sl_lease_rec *old)
         lease.reason_len = (uint16_t)s->reason.len;
         memcpy(lease.reason, s->reason.ptr, s->reason.len);
     }
-    sl_err rc = sl_lease_rec_put(s->w, s->g.gid, seq, &lease, old);
+    sl_err rc = sl_lease_rec_put(s->w, s->g->gid, seq, &lease, old);
     if (rc == SL_OK)
-        recount(&s->g, old->state, SL_LEASE_WAITING);
+        recount(s->g, old->state, SL_LEASE_WAITING);
     return rc;
 }
 
 static sl_err settle_extend(settle_run *s, uint64_t seq, const sl_lease_rec *old)
 {
     sl_lease_rec lease = *old;
-    uint64_t len = s->delay_ms == SL_DELAY_DEFAULT ? s->g.config.ack_wait_ms : s->delay_ms;
+    uint64_t len = s->delay_ms == SL_DELAY_DEFAULT ? s->g->config.ack_wait_ms : s->delay_ms;
     lease.due_ms = sl_add_sat(s->now_ms, len);
-    return sl_lease_rec_put(s->w, s->g.gid, seq, &lease, old);
+    return sl_lease_rec_put(s->w, s->g->gid, seq, &lease, old);
 }
 
 static sl_err settle_term(settle_run *s, uint64_t seq, const sl_lease_rec *lease)
 {
     sl_slice reason = s->reason.len ? s->reason : sl_slice_of(SL_REASON_TERMINATED);
-    return dead_letter(s->w, &s->g, seq, lease, reason, s->now_ms);
+    return dead_letter(s->w, s->g, seq, lease, reason, s->now_ms);
 }
 
 /* Settle one token; *st gets its status. Errors are storage-level only. */
@@ -606,7 +607,7 @@ static sl_err settle_one(settle_run *s, sl_slice token, sl_token_status *st)
 {
     uint32_t gid, delivery;
     uint64_t seq;
-    if (!sl_token_decode(token, &gid, &seq, &delivery) || gid != s->g.gid) {
+    if (!sl_token_decode(token, &gid, &seq, &delivery) || gid != s->g->gid) {
         *st = SL_TOKEN_INVALID;
         return SL_OK;
     }
@@ -637,36 +638,64 @@ static sl_err settle_one(settle_run *s, sl_slice token, sl_token_status *st)
     return SL_OK;
 }
 
-static bool settle_args_ok(sl_settle_kind kind, const sl_slice *tokens, size_t n,
-                           sl_slice reason, const sl_token_status *status)
+static bool kind_ok(sl_settle_kind kind)
 {
     int k = (int)kind;
-    return k >= SL_SETTLE_ACK && k <= SL_SETTLE_TERM && tokens && status && n >= 1 &&
-           (reason.ptr || reason.len == 0);
+    return k >= SL_SETTLE_ACK && k <= SL_SETTLE_TERM;
+}
+
+sl_err sl_settle_begin(sl_txn *w, const char *group, sl_settle_session *ss)
+{
+    if (!is_write(w) || !ss)
+        return SL_ERR_INVALID;
+    memset(ss, 0, sizeof *ss);
+    sl_err rc = sl_group_rec_load(w, group, &ss->g);
+    if (rc != SL_OK)
+        return rc;
+    ss->w = w;
+    return SL_OK;
+}
+
+sl_err sl_settle_step(sl_settle_session *ss, sl_settle_kind kind, sl_slice token,
+                      uint64_t delay_ms, sl_slice reason, uint64_t now_ms,
+                      sl_token_status *status)
+{
+    if (!ss || !ss->w || !status || !kind_ok(kind) || (!reason.ptr && reason.len))
+        return SL_ERR_INVALID;
+    settle_run s = {ss->w, &ss->g, kind, delay_ms, sl_reason_cut(reason), now_ms};
+    sl_err rc = settle_one(&s, token, status);
+    /* a failed step may have changed the group half way: the caller aborts
+     * the transaction then, so only a settled token needs the write */
+    if (rc == SL_OK && *status == SL_TOKEN_OK && kind != SL_SETTLE_EXTEND)
+        ss->changed = true;
+    return rc;
+}
+
+sl_err sl_settle_end(sl_settle_session *ss)
+{
+    if (!ss || !ss->w)
+        return SL_OK;
+    sl_err rc = ss->changed ? sl_group_rec_save(ss->w, &ss->g) : SL_OK;
+    ss->w = NULL;
+    ss->changed = false;
+    return rc;
 }
 
 sl_err sl_lease_settle(sl_txn *w, const char *group, sl_settle_kind kind,
                        const sl_slice *tokens, size_t n, uint64_t delay_ms,
                        sl_slice reason, uint64_t now_ms, sl_token_status *status)
 {
-    if (!is_write(w) || !settle_args_ok(kind, tokens, n, reason, status))
+    if (!is_write(w) || !kind_ok(kind) || !tokens || !status || n < 1 ||
+        (!reason.ptr && reason.len))
         return SL_ERR_INVALID;
     if (n > SL_SETTLE_BATCH_MAX)
         return SL_ERR_TOO_LARGE;
-    settle_run s;
-    sl_err rc = sl_group_rec_load(w, group, &s.g);
-    if (rc != SL_OK)
-        return rc;
-    s.w = w;
-    s.kind = kind;
-    s.delay_ms = delay_ms;
-    s.reason = sl_reason_cut(reason);
-    s.now_ms = now_ms;
+    sl_settle_session ss;
+    sl_err rc = sl_settle_begin(w, group, &ss);
     for (size_t i = 0; i < n && rc == SL_OK; i++)
-        rc = settle_one(&s, tokens[i], &status[i]);
-    if (rc == SL_OK)
-        rc = sl_group_rec_save(w, &s.g);
-    return rc;
+        rc = sl_settle_step(&ss, kind, tokens[i], delay_ms, reason, now_ms, &status[i]);
+    sl_err saved = rc == SL_OK ? sl_settle_end(&ss) : SL_OK;
+    return rc == SL_OK ? saved : rc;
 }
 
 /* ---- expire ------------------------------------------------------------------ */

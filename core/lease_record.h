@@ -5,7 +5,7 @@
  * a group's leases can be walked in the order they become due. The put/del
  * functions below keep the two in step. Layout in core/FORMAT.md.
  * lease.c implements these functions; dlq.c (replay) and the webhook
- * code (webhook_report.c: token decode, retry now) use them.
+ * code (webhook_report.c: token decode, settle sessions, retry now) use them.
  */
 #ifndef SLUICE_CORE_LEASE_RECORD_H
 #define SLUICE_CORE_LEASE_RECORD_H
@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include "bytes.h"
 #include "error.h"
+#include "group_record.h"
 #include "lease.h"
 #include "store.h"
 
@@ -77,5 +78,35 @@ sl_err sl_lease_due_now(sl_txn *w, uint32_t gid, uint64_t seq, uint64_t now_ms);
  * not 32 lowercase hex digits. No lookup: whether it still holds a lease is
  * for the caller to check (sl_lease_rec_get, delivery numbers equal). */
 bool sl_token_decode(sl_slice token, uint32_t *gid, uint64_t *seq, uint32_t *delivery);
+
+/* A settle session: settles of one group in write txn w, each with its own
+ * kind, delay and reason, with the group record loaded once (begin) and
+ * written once (end, only when a settle changed it). sl_lease_settle is one
+ * session; sl_webhook_report runs one per report call, because each attempt
+ * has its own kind, delay and reason. Between begin and end nothing else may
+ * load or save the group's record in w: its counters live in the session.
+ * Steps run in order, each against the leases as the previous ones left
+ * them, exactly as separate sl_lease_settle calls of one token would. */
+typedef struct sl_settle_session {
+    sl_txn *w;          /* the caller's write txn; NULL once ended */
+    sl_group_rec g;     /* the group, counters as the steps so far left them */
+    bool changed;       /* a step settled a token: end writes g */
+} sl_settle_session;
+
+/* Start a session on group in w. SL_ERR_NOT_FOUND for an unknown group,
+ * SL_ERR_INVALID, SL_ERR_CORRUPT / SL_ERR_VERSION, storage errors. */
+sl_err sl_settle_begin(sl_txn *w, const char *group, sl_settle_session *s);
+
+/* Settle one token as sl_lease_settle does (kind, delay_ms and reason as
+ * there); *status gets its status. SL_ERR_INVALID (bad kind, NULL reason
+ * with a length), storage errors: then the caller must abort w. */
+sl_err sl_settle_step(sl_settle_session *s, sl_settle_kind kind, sl_slice token,
+                      uint64_t delay_ms, sl_slice reason, uint64_t now_ms,
+                      sl_token_status *status);
+
+/* End the session: write the group record when a step changed it. Call it
+ * only when every step succeeded (after an error, abort w instead: nothing
+ * to release). Storage errors. Safe on an ended session. */
+sl_err sl_settle_end(sl_settle_session *s);
 
 #endif

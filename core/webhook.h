@@ -246,8 +246,11 @@ sl_err sl_webhook_get_stats(sl_txn *t, const char *id, sl_webhook_stats *out);
  * own limit dead-letters (core/FORMAT.md). A 410 on the group's last allowed
  * delivery dead-letters the event (replayable with sl_webhook_retry).
  * out must hold n entries. SL_ERR_NOT_FOUND for an unknown subscription,
- * SL_ERR_INVALID (n 0, NULL slices), SL_ERR_TOO_LARGE (n over the limit),
- * storage errors. */
+ * SL_ERR_INVALID (n 0, NULL slices), SL_ERR_TOO_LARGE (n over the limit, or
+ * the delivery log's entry ids used up), SL_ERR_CORRUPT (a record involved
+ * does not decode), storage errors (SL_ERR_MAP_FULL: abort w, grow, report
+ * again). The group record is written once per call, however many
+ * attempts. */
 sl_err sl_webhook_report(sl_txn *w, const char *id, const sl_webhook_attempt *attempts,
                          size_t n, uint64_t now_ms, sl_webhook_outcome *out);
 

@@ -270,7 +270,8 @@ void sl_webhook_group_name(const char *id, char out[SL_GROUP_NAME_MAX + 1])
     size_t p = strlen(SL_WEBHOOK_GROUP_PREFIX);
     size_t n = id ? strnlen(id, SL_WEBHOOK_ID_LEN) : 0;
     memcpy(out, SL_WEBHOOK_GROUP_PREFIX, p);
-    memcpy(out + p, id, n);
+    if (n)
+        memcpy(out + p, id, n);
     out[p + n] = '\0';
 }
 

@@ -395,7 +395,7 @@ uint64_t sl_webhook_stats_percentile(const sl_webhook_stats_rec *s, unsigned pct
     uint64_t rank = total / 100 * pct + (total % 100 * pct + 99) / 100;
     uint64_t seen = 0;
     for (size_t i = 0; i < SL_WEBHOOK_LATENCY_BUCKETS; i++) {
-        seen += s->latency[i];
+        seen = seen > UINT64_MAX - s->latency[i] ? UINT64_MAX : seen + s->latency[i];
         if (seen >= rank)
             return bucket_bound_us(i);
     }

@@ -132,7 +132,9 @@ sl_err sl_delivery_writer_open(sl_txn *w, uint64_t key, sl_delivery_writer *dw);
 /* Append e (its entry_id is ignored: the next id is given) and drop the
  * subscription's oldest entries while *count (the subscription's entry
  * count, from its stats record, updated here) passes SL_DELIVERY_LOG_KEEP.
- * Storage errors. */
+ * A count that appends cannot reach (over KEEP + 1) is recounted first; the
+ * entry just appended is never dropped. SL_ERR_TOO_LARGE when the entry ids
+ * are used up (never wraps to ids in use), storage errors. */
 sl_err sl_delivery_writer_add(sl_delivery_writer *dw, const sl_delivery_entry *e,
                               uint64_t *count);
 

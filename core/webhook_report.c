@@ -3,7 +3,9 @@
  * "_wh.<id>", count it, log it, disable the endpoint when it is gone or
  * failing) and sl_webhook_retry (deliver one failed event again now).
  * See webhook.h. Per report call the subscription, its group and its stats
- * are loaded once and the stats written once; nothing is allocated.
+ * are loaded once, and the group record (through one settle session, see
+ * lease_record.h), the stats and the delivery-log counter are written at
+ * most once; nothing is allocated.
  */
 #include "webhook.h"
 
@@ -19,6 +21,7 @@
 #include "webhook_record.h"
 
 #define RETRY_AFTER_MAX_MS 86400000u /* Retry-After is honoured up to a day */
+#define RETRY_ENTRY_MAX_MS 86400000u /* a schedule entry, as webhook_config.c checks */
 #define JITTER_MIN_PERMILLE 900u     /* delays are scaled by 0.900 .. 1.100 */
 #define JITTER_SPAN_PERMILLE 201u
 #define REASON_GONE "gone"
@@ -30,9 +33,8 @@ typedef struct report_run {
     sl_txn *w;                               /* the caller's write txn */
     uint64_t key;                            /* the subscription */
     uint64_t now_ms;                         /* the injected clock */
-    char group[SL_GROUP_NAME_MAX + 1];       /* "_wh.<id>" */
-    uint32_t gid;                            /* its group id (tokens carry it) */
-    uint32_t max_deliveries;                 /* the group's */
+    sl_settle_session settle;                /* the group "_wh.<id>": loaded once,
+                                                written once at the end */
     uint32_t nretry;                         /* the retry schedule */
     uint64_t retry_ms[SL_WEBHOOK_RETRY_MAX];
     uint32_t disable_after;                  /* 0: never auto-disable */
@@ -65,18 +67,14 @@ static sl_err report_load(report_run *r, sl_txn *w, const char *id, uint64_t now
     sl_err rc = sl_webhook_rec_get(w, r->key, &v);
     if (rc != SL_OK)
         return rc;
-    memcpy(r->group, v.group, sizeof r->group);
     r->nretry = v.config.nretry;
     memcpy(r->retry_ms, v.config.retry_ms, sizeof r->retry_ms);
     r->disable_after = v.config.disable_after;
     r->active = v.config.active;
-    sl_group_rec g;
-    rc = sl_group_rec_load(w, r->group, &g);
-    if (rc != SL_OK)
-        return rc;
-    r->gid = g.gid;
-    r->max_deliveries = g.config.max_deliveries;
-    return sl_webhook_stats_get(w, r->key, &r->stats);
+    rc = sl_webhook_stats_get(w, r->key, &r->stats);
+    if (rc == SL_OK)
+        rc = sl_settle_begin(w, v.group, &r->settle); /* last: nothing to undo */
+    return rc;
 }
 
 /* Decode the token, read the event's topic and its lease. */
@@ -85,7 +83,7 @@ static sl_err attempt_load(report_run *r, sl_slice token, attempt_state *st)
     memset(st, 0, sizeof *st);
     uint32_t gid, delivery;
     uint64_t seq;
-    if (!sl_token_decode(token, &gid, &seq, &delivery) || gid != r->gid)
+    if (!sl_token_decode(token, &gid, &seq, &delivery) || gid != r->settle.g.gid)
         return SL_OK; /* not a token of this subscription */
     st->seq = seq;
     sl_event_view ev;
@@ -122,6 +120,8 @@ static uint64_t retry_delay(const report_run *r, uint64_t seq, uint32_t attempt,
                             uint64_t retry_after_ms)
 {
     uint64_t base = r->retry_ms[attempt - 1];
+    if (base > RETRY_ENTRY_MAX_MS)
+        base = RETRY_ENTRY_MAX_MS; /* checked at create/update; no overflow below */
     uint64_t h = mix64(seq ^ mix64((uint64_t)attempt << 32 ^ mix64(r->now_ms)));
     uint64_t delay = base * (JITTER_MIN_PERMILLE + h % JITTER_SPAN_PERMILLE) / 1000;
     if (retry_after_ms > RETRY_AFTER_MAX_MS)
@@ -149,8 +149,13 @@ static sl_token_status settle(report_run *r, sl_slice token, sl_settle_kind kind
                               uint64_t delay_ms, sl_slice reason, sl_err *rc)
 {
     sl_token_status st = SL_TOKEN_INVALID;
-    *rc = sl_lease_settle(r->w, r->group, kind, &token, 1, delay_ms, reason, r->now_ms, &st);
+    *rc = sl_settle_step(&r->settle, kind, token, delay_ms, reason, r->now_ms, &st);
     return st;
+}
+
+static uint64_t inc64(uint64_t v)
+{
+    return v == UINT64_MAX ? v : v + 1;
 }
 
 /* Ask for the subscription to be disabled with reason at the end of the
@@ -174,12 +179,14 @@ static sl_err settle_failure(report_run *r, const sl_webhook_attempt *a, const a
          * last allowed delivery the nack dead-letters it */
         if (settle(r, a->token, SL_SETTLE_NACK, 0, reason, &rc) == SL_TOKEN_OK) {
             o->result = SL_ATTEMPT_DISABLED;
-            if (attempt >= r->max_deliveries)
-                r->stats.dead++;
+            if (attempt >= r->settle.g.config.max_deliveries)
+                r->stats.dead = inc64(r->stats.dead);
         }
         return rc;
     }
-    if (attempt >= 1 && attempt <= r->nretry) {
+    /* a retry needs a delivery left in the group (a nack of the last one
+     * dead-letters: that is the DEAD below, not a retry) */
+    if (attempt >= 1 && attempt <= r->nretry && attempt < r->settle.g.config.max_deliveries) {
         uint64_t delay = retry_delay(r, st->seq, attempt, a->retry_after_ms);
         if (settle(r, a->token, SL_SETTLE_NACK, delay, reason, &rc) == SL_TOKEN_OK) {
             o->result = SL_ATTEMPT_RETRY;
@@ -189,7 +196,7 @@ static sl_err settle_failure(report_run *r, const sl_webhook_attempt *a, const a
     }
     if (settle(r, a->token, SL_SETTLE_TERM, 0, reason, &rc) == SL_TOKEN_OK) {
         o->result = SL_ATTEMPT_DEAD;
-        r->stats.dead++;
+        r->stats.dead = inc64(r->stats.dead);
         r->stats.consecutive_failures = sl_inc32(r->stats.consecutive_failures);
         if (r->disable_after && r->stats.consecutive_failures >= r->disable_after)
             want_disable(r, REASON_FAILING);
@@ -208,13 +215,13 @@ static void count_attempt(report_run *r, const sl_webhook_attempt *a, uint64_t s
 {
     sl_webhook_stats_rec *s = &r->stats;
     bool ok = succeeded(a);
-    s->attempts++;
+    s->attempts = inc64(s->attempts);
     if (ok) {
-        s->successes++;
+        s->successes = inc64(s->successes);
         s->last_success_ms = sent_ms;
         s->consecutive_failures = 0; /* the endpoint works */
     } else {
-        s->failures++;
+        s->failures = inc64(s->failures);
     }
     s->last_status = a->http_status;
     s->last_error_len = (uint8_t)(a->error.len > SL_WEBHOOK_ERROR_MAX ? SL_WEBHOOK_ERROR_MAX
@@ -254,8 +261,6 @@ static sl_err report_one(report_run *r, const sl_webhook_attempt *a, sl_webhook_
 {
     memset(o, 0, sizeof *o);
     o->result = SL_ATTEMPT_STALE;
-    if (!attempt_args_ok(a))
-        return SL_ERR_INVALID;
     uint64_t sent_ms = a->sent_ms ? a->sent_ms : r->now_ms;
     attempt_state st;
     sl_err rc = attempt_load(r, a->token, &st);
@@ -296,6 +301,9 @@ sl_err sl_webhook_report(sl_txn *w, const char *id, const sl_webhook_attempt *at
         return SL_ERR_INVALID;
     if (n > SL_SETTLE_BATCH_MAX)
         return SL_ERR_TOO_LARGE;
+    for (size_t i = 0; i < n; i++) /* before anything is settled */
+        if (!attempt_args_ok(&attempts[i]))
+            return SL_ERR_INVALID;
     report_run r;
     sl_err rc = report_load(&r, w, id, now_ms);
     if (rc != SL_OK)
@@ -306,6 +314,8 @@ sl_err sl_webhook_report(sl_txn *w, const char *id, const sl_webhook_attempt *at
     rc = sl_delivery_writer_open(w, r.key, &r.dlog);
     for (size_t i = 0; i < n && rc == SL_OK; i++)
         rc = report_one(&r, &attempts[i], &out[i]);
+    if (rc == SL_OK)
+        rc = sl_settle_end(&r.settle); /* the group record, once */
     if (rc == SL_OK && r.disable)
         rc = disable(&r);
     if (rc == SL_OK)

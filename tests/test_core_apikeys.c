@@ -594,8 +594,101 @@ TEST(test_allows_topic_and_filter)
     CHECK(!sl_apikey_allows_filter(&k, sl_slice_of("a.>")));
 }
 
+/* ---- stored records that do not decode ------------------------------------------ */
+
+static sl_err raw_put(fixture *f, const uint8_t kb[8], const void *val, size_t vlen)
+{
+    sl_txn w;
+    sl_err rc = sl_txn_begin_write(f->store, &w);
+    if (rc != SL_OK)
+        return rc;
+    MDB_val k = {8, (void *)kb}, v = {vlen, (void *)val};
+    int mrc = mdb_put(w.txn, sl_dbi(&w, SL_DB_APIKEYS), &k, &v, 0);
+    if (mrc != 0) {
+        sl_txn_abort(&w);
+        return sl_err_from_mdb(mrc);
+    }
+    return sl_txn_commit(&w);
+}
+
+static sl_err get_key(fixture *f, const char *id)
+{
+    sl_txn r;
+    sl_apikey_view v;
+    sl_err rc = sl_txn_begin_read(f->store, &r);
+    if (rc != SL_OK)
+        return rc;
+    rc = sl_apikey_get(&r, id, &v);
+    sl_txn_abort(&r);
+    return rc;
+}
+
+/* A record cut short, too long, or with fields out of FORMAT.md's ranges
+ * (scopes 0 or unknown bits, rate 0 or past the maximum) is corrupt: never
+ * a key with no scopes or a zero rate handed to the daemon. */
+TEST(test_corrupt_records_give_errors)
+{
+    fixture f;
+    REQUIRE(fx_open(&f) == 0);
+    static const char *const pats[] = {"order.>", NULL};
+    sl_apikey_config cfg;
+    cfg_make(&cfg, "ci", SL_SCOPE_EVENTS_READ, pats);
+    char id[SL_APIKEY_ID_LEN + 1], token[SL_APIKEY_TOKEN_LEN + 1];
+    REQUIRE(create(&f, &cfg, T0, id, token) == SL_OK);
+    uint64_t key;
+    REQUIRE(sl_apikey_key_parse(sl_slice_of(id), &key));
+    uint8_t kb[8], rec[512], bad[512];
+    for (int i = 7; i >= 0; i--, key >>= 8)
+        kb[i] = (uint8_t)key;
+    sl_txn r;
+    REQUIRE(sl_txn_begin_read(f.store, &r) == SL_OK);
+    MDB_val k = {8, kb}, v;
+    REQUIRE(mdb_get(r.txn, sl_dbi(&r, SL_DB_APIKEYS), &k, &v) == 0);
+    size_t len = v.mv_size;
+    REQUIRE(len <= sizeof rec);
+    memcpy(rec, v.mv_data, len);
+    sl_txn_abort(&r);
+    CHECK_EQ_U64(len, 65 + 1 + 2 + 1 + 1 + 7);
+
+    for (size_t n = 0; n < len; n++) {
+        REQUIRE(raw_put(&f, kb, rec, n) == SL_OK);
+        CHECK(get_key(&f, id) == SL_ERR_CORRUPT);
+    }
+    memcpy(bad, rec, len);
+    bad[len] = 'x';
+    REQUIRE(raw_put(&f, kb, bad, len + 1) == SL_OK);
+    CHECK(get_key(&f, id) == SL_ERR_CORRUPT);
+    bad[0] = 2;
+    REQUIRE(raw_put(&f, kb, bad, len) == SL_OK);
+    CHECK(get_key(&f, id) == SL_ERR_VERSION);
+
+    static const struct {
+        size_t at;          /* offset of a u32 field */
+        uint32_t value;
+    } fields[] = {
+        {13, 0},          /* no scope */
+        {13, 1u << 8},    /* an unknown scope bit */
+        {13, 0x80000004u},
+        {9, 0},           /* rate 0 */
+        {9, SL_APIKEY_RATE_MAX + 1},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        memcpy(bad, rec, len);
+        for (int b = 3; b >= 0; b--)
+            bad[fields[i].at + (size_t)(3 - b)] = (uint8_t)(fields[i].value >> (8 * b));
+        REQUIRE(raw_put(&f, kb, bad, len) == SL_OK);
+        CHECK(get_key(&f, id) == SL_ERR_CORRUPT);
+        CHECK(verify_cstr(&f, token) != SL_OK);
+    }
+    /* back as it was: fine again */
+    REQUIRE(raw_put(&f, kb, rec, len) == SL_OK);
+    CHECK(get_key(&f, id) == SL_OK);
+    CHECK(verify_cstr(&f, token) == SL_OK);
+    fx_close(&f);
+}
+
 UNIT_MAIN("core_apikeys", UNIT_CASE(test_scope_names), UNIT_CASE(test_config_checks),
           UNIT_CASE(test_create_verify_get), UNIT_CASE(test_verify_refuses),
           UNIT_CASE(test_token_is_not_stored), UNIT_CASE(test_list_paging),
           UNIT_CASE(test_list_callback_stops), UNIT_CASE(test_filter_covers),
-          UNIT_CASE(test_allows_topic_and_filter))
+          UNIT_CASE(test_allows_topic_and_filter), UNIT_CASE(test_corrupt_records_give_errors))

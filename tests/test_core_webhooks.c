@@ -677,6 +677,8 @@ TEST(test_ids_and_names)
     sl_webhook_group_name("wh_0123456789abcdef", g);
     CHECK(strcmp(g, "_wh.wh_0123456789abcdef") == 0);
     CHECK(sl_topic_valid(sl_slice_of(g)));
+    sl_webhook_group_name(NULL, g); /* no id: the prefix alone (no memcpy from NULL) */
+    CHECK(strcmp(g, "_wh.") == 0);
     CHECK(strcmp(sl_attempt_result_name(SL_ATTEMPT_DELIVERED), "delivered") == 0);
     CHECK(strcmp(sl_attempt_result_name(SL_ATTEMPT_RETRY), "retry") == 0);
     CHECK(strcmp(sl_attempt_result_name(SL_ATTEMPT_DEAD), "dead") == 0);
@@ -1699,6 +1701,515 @@ TEST(test_retry_now)
     fx_close(&f);
 }
 
+/* ---- review regressions ------------------------------------------------------------ */
+
+/* Raw access to one database, for records the API cannot make. */
+static sl_err raw_put(fixture *f, sl_db db, const void *key, size_t klen, const void *val,
+                      size_t vlen)
+{
+    sl_txn w;
+    sl_err rc = sl_txn_begin_write(f->store, &w);
+    if (rc != SL_OK)
+        return rc;
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    int mrc = mdb_put(w.txn, sl_dbi(&w, db), &k, &v, 0);
+    if (mrc != 0) {
+        sl_txn_abort(&w);
+        return sl_err_from_mdb(mrc);
+    }
+    return sl_txn_commit(&w);
+}
+
+/* Copy the raw value of key in db into buf (cap bytes); *len its size. */
+static sl_err raw_get(fixture *f, sl_db db, const void *key, size_t klen, uint8_t *buf,
+                      size_t cap, size_t *len)
+{
+    sl_txn r;
+    sl_err rc = sl_txn_begin_read(f->store, &r);
+    if (rc != SL_OK)
+        return rc;
+    MDB_val k = {klen, (void *)key}, v;
+    int mrc = mdb_get(r.txn, sl_dbi(&r, db), &k, &v);
+    rc = mrc ? sl_err_from_mdb(mrc) : v.mv_size > cap ? SL_ERR_TOO_LARGE : SL_OK;
+    if (rc == SL_OK) {
+        memcpy(buf, v.mv_data, v.mv_size);
+        *len = v.mv_size;
+    }
+    sl_txn_abort(&r);
+    return rc;
+}
+
+static uint64_t key_of(const char *id)
+{
+    uint64_t key = 0;
+    sl_webhook_key_parse(sl_slice_of(id), &key);
+    return key;
+}
+
+static sl_err stats_rec_get(fixture *f, const char *id, sl_webhook_stats_rec *s)
+{
+    sl_txn r;
+    sl_err rc = sl_txn_begin_read(f->store, &r);
+    if (rc != SL_OK)
+        return rc;
+    rc = sl_webhook_stats_get(&r, key_of(id), s);
+    sl_txn_abort(&r);
+    return rc;
+}
+
+typedef struct stats_put_args {
+    uint64_t key;
+    const sl_webhook_stats_rec *s;
+} stats_put_args;
+
+static sl_err stats_put_op(sl_txn *w, void *ctx)
+{
+    stats_put_args *a = ctx;
+    return sl_webhook_stats_put(w, a->key, a->s);
+}
+
+static sl_err stats_rec_put(fixture *f, const char *id, const sl_webhook_stats_rec *s)
+{
+    stats_put_args a = {key_of(id), s};
+    return in_write(f, stats_put_op, &a);
+}
+
+/* One report call settles many attempts through one group record: the
+ * outcomes and the group's counters are those of settling them one by one. */
+TEST(test_report_batch_outcomes_and_counters)
+{
+    fixture f;
+    REQUIRE(fx_open(&f) == 0);
+    char id[SL_WEBHOOK_ID_LEN + 1];
+    uint64_t sched[] = {1000};
+    REQUIRE(create_simple(&f, "order.>", 1, sched, 0, id) == SL_OK);
+    uint64_t seq[5];
+    for (int i = 0; i < 5; i++)
+        REQUIRE((seq[i] = append(&f, "order.created", T0)) > 0);
+    got g1;
+    REQUIRE(pull_wh(&f, id, 5, T0, &g1) == SL_OK);
+    REQUIRE(g1.n == 5);
+    /* bring event 4 to attempt 2 (past the schedule of one retry) */
+    REQUIRE(report1(&f, id, g1.token[4], 500, NULL, T0 + 1).result == SL_ATTEMPT_RETRY);
+    got g2;
+    REQUIRE(pull_wh(&f, id, 5, T0 + 1200, &g2) == SL_OK); /* the others' leases: 3 s */
+    REQUIRE(g2.n == 1 && g2.seq[0] == seq[4] && g2.attempt[0] == 2);
+
+    sl_webhook_attempt a[8] = {
+        attempt_of(g1.token[0], 200, NULL, T0 + 10),    /* delivered */
+        attempt_of(g1.token[1], 500, NULL, T0 + 11),    /* retry */
+        attempt_of(g1.token[0], 200, NULL, T0 + 12),    /* the same token again: stale */
+        attempt_of(g2.token[0], 0, "timeout", T0 + 13), /* attempt 2 > nretry: dead */
+        attempt_of(g2.token[0], 500, NULL, T0 + 14),    /* dead already: stale */
+        attempt_of(g1.token[4], 200, NULL, T0 + 15),    /* an old delivery: stale */
+        attempt_of(g1.token[2], 0, "connect", T0 + 16), /* retry */
+        attempt_of("not a token", 200, NULL, T0 + 17),  /* stale, seq 0 */
+    };
+    sl_webhook_outcome o[8];
+    REQUIRE(report(&f, id, a, 8, T0 + 20, o) == SL_OK);
+    static const sl_attempt_result want[8] = {
+        SL_ATTEMPT_DELIVERED, SL_ATTEMPT_RETRY, SL_ATTEMPT_STALE, SL_ATTEMPT_DEAD,
+        SL_ATTEMPT_STALE,     SL_ATTEMPT_STALE, SL_ATTEMPT_RETRY, SL_ATTEMPT_STALE};
+    static const uint32_t want_attempt[8] = {1, 1, 0, 2, 0, 0, 1, 0};
+    for (int i = 0; i < 8; i++) {
+        CHECK(o[i].result == want[i]);
+        CHECK_EQ_U64(o[i].attempt, want_attempt[i]);
+        CHECK((o[i].retry_at_ms != 0) == (want[i] == SL_ATTEMPT_RETRY));
+    }
+    /* the group: 1 acked, 2 waiting, 1 in flight (event 3, not reported), 1 dead */
+    char group[SL_GROUP_NAME_MAX + 1];
+    sl_webhook_group_name(id, group);
+    sl_group_info gi;
+    REQUIRE(group_info(&f, group, &gi) == SL_OK);
+    CHECK_EQ_U64(gi.acked, 1);
+    CHECK_EQ_U64(gi.waiting, 2);
+    CHECK_EQ_U64(gi.in_flight, 1);
+    CHECK_EQ_U64(gi.dlq_size, 1);
+    sl_webhook_stats st;
+    REQUIRE(stats(&f, id, &st) == SL_OK);
+    CHECK_EQ_U64(st.attempts, 9);
+    CHECK_EQ_U64(st.successes, 4); /* 2xx counts, stale or not */
+    CHECK_EQ_U64(st.dead, 1);
+    CHECK_EQ_U64(st.backlog, 3);
+    entries e;
+    uint64_t next;
+    sl_delivery_filter any = {0};
+    REQUIRE(log_list(&f, id, &any, 0, 100, &e, &next) == SL_OK);
+    REQUIRE(e.n == 9);
+    for (int i = 0; i < 8; i++) { /* newest first */
+        CHECK(e.result[7 - i] == want[i]);
+        CHECK_EQ_U64(e.attempt[7 - i], want_attempt[i]);
+    }
+    CHECK_EQ_U64(e.seq[0], 0);
+    CHECK_EQ_U64(e.seq[3], seq[4]); /* the dead one's stale repeat still names it */
+    /* a report of nothing but stale tokens changes no counter */
+    REQUIRE(report(&f, id, &a[2], 1, T0 + 30, o) == SL_OK);
+    CHECK(o[0].result == SL_ATTEMPT_STALE);
+    REQUIRE(group_info(&f, group, &gi) == SL_OK);
+    CHECK_EQ_U64(gi.acked, 1);
+    CHECK_EQ_U64(gi.waiting, 2);
+    fx_close(&f);
+}
+
+/* A failure within the schedule on the group's last allowed delivery is
+ * dead-lettered by the nack: the outcome must say DEAD, not RETRY. */
+TEST(test_report_retry_needs_a_delivery_left)
+{
+    fixture f;
+    REQUIRE(fx_open(&f) == 0);
+    char id[SL_WEBHOOK_ID_LEN + 1];
+    uint64_t sched[] = {1000, 1000};
+    REQUIRE(create_simple(&f, "order.>", 2, sched, 0, id) == SL_OK);
+    char group[SL_GROUP_NAME_MAX + 1];
+    sl_webhook_group_name(id, group);
+    sl_group_info gi;
+    REQUIRE(group_info(&f, group, &gi) == SL_OK);
+    gi.config.max_deliveries = 1; /* the group changed behind the subscription's back */
+    sl_txn w;
+    REQUIRE(sl_txn_begin_write(f.store, &w) == SL_OK);
+    REQUIRE(sl_group_update(&w, &gi.config) == SL_OK);
+    REQUIRE(sl_txn_commit(&w) == SL_OK);
+    REQUIRE(append(&f, "order.created", T0) > 0);
+    got g;
+    REQUIRE(pull_wh(&f, id, 1, T0, &g) == SL_OK);
+    REQUIRE(g.n == 1);
+    sl_webhook_outcome o = report1(&f, id, g.token[0], 500, NULL, T0 + 1);
+    CHECK(o.result == SL_ATTEMPT_DEAD);
+    CHECK_EQ_U64(o.retry_at_ms, 0);
+    sl_webhook_stats st;
+    REQUIRE(stats(&f, id, &st) == SL_OK);
+    CHECK_EQ_U64(st.dlq_size, 1);
+    CHECK_EQ_U64(st.dead, 1);
+    CHECK_EQ_U64(st.waiting, 0);
+    snap s;
+    REQUIRE(get(&f, id, T0, &s) == SL_OK);
+    CHECK_EQ_U64(s.consecutive, 1);
+    fx_close(&f);
+}
+
+/* Counters at their limits stay there; percentiles do not wrap. */
+TEST(test_stats_counters_saturate)
+{
+    fixture f;
+    REQUIRE(fx_open(&f) == 0);
+    char id[SL_WEBHOOK_ID_LEN + 1];
+    REQUIRE(create_simple(&f, "order.>", 0, NULL, 0, id) == SL_OK);
+    sl_webhook_stats_rec s;
+    memset(&s, 0, sizeof s);
+    s.attempts = s.successes = s.failures = s.dead = UINT64_MAX;
+    s.latency[0] = 1;
+    s.latency[1] = UINT64_MAX; /* 1 ms .. 1.19 ms */
+    REQUIRE(stats_rec_put(&f, id, &s) == SL_OK);
+    uint64_t now = T0;
+    CHECK(fail_to_death(&f, id, "order.created", &now, NULL).result == SL_ATTEMPT_DEAD);
+    CHECK(report1(&f, id, "x", 200, NULL, now).result == SL_ATTEMPT_STALE);
+    sl_webhook_stats st;
+    REQUIRE(stats(&f, id, &st) == SL_OK);
+    CHECK(st.attempts == UINT64_MAX);
+    CHECK(st.successes == UINT64_MAX);
+    CHECK(st.failures == UINT64_MAX);
+    CHECK(st.dead == UINT64_MAX);
+    CHECK_EQ_U64(st.latency_p50_us, 1189);
+    CHECK_EQ_U64(st.latency_p99_us, 1189);
+    fx_close(&f);
+}
+
+/* A stats record whose entry count is off (damaged) must not make a report
+ * delete the entry it just appended, nor keep the wrong count. */
+TEST(test_delivery_log_count_off)
+{
+    fixture f;
+    REQUIRE(fx_open(&f) == 0);
+    char id[SL_WEBHOOK_ID_LEN + 1];
+    REQUIRE(create_simple(&f, "order.>", 0, NULL, 0, id) == SL_OK);
+    sl_webhook_attempt a[3] = {attempt_of("x", 500, NULL, T0), attempt_of("x", 501, NULL, T0),
+                               attempt_of("x", 502, NULL, T0)};
+    sl_webhook_outcome o[3];
+    REQUIRE(report(&f, id, a, 3, T0, o) == SL_OK);
+    static const uint64_t wrong[] = {UINT64_MAX, 50000, UINT64_MAX - 1};
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+        sl_webhook_stats_rec s;
+        REQUIRE(stats_rec_get(&f, id, &s) == SL_OK);
+        s.log_entries = wrong[i];
+        REQUIRE(stats_rec_put(&f, id, &s) == SL_OK);
+        CHECK(report1(&f, id, "x", 503, NULL, T0 + 1 + i).result == SL_ATTEMPT_STALE);
+        entries e;
+        uint64_t next;
+        sl_delivery_filter any = {0};
+        REQUIRE(log_list(&f, id, &any, 0, 100, &e, &next) == SL_OK);
+        CHECK_EQ_U64(e.n, 4 + i);
+        CHECK(e.n > 0 && e.time[0] == T0 + 1 + i); /* the newest is there */
+        REQUIRE(stats_rec_get(&f, id, &s) == SL_OK);
+        CHECK_EQ_U64(s.log_entries, 4 + i);
+    }
+    fx_close(&f);
+}
+
+/* The entry id counter never wraps around to ids in use. */
+TEST(test_delivery_entry_ids_used_up)
+{
+    fixture f;
+    REQUIRE(fx_open(&f) == 0);
+    char id[SL_WEBHOOK_ID_LEN + 1];
+    REQUIRE(create_simple(&f, "order.>", 0, NULL, 0, id) == SL_OK);
+    CHECK(report1(&f, id, "x", 500, NULL, T0).result == SL_ATTEMPT_STALE);
+    uint8_t v[8];
+    sl_put_u64(v, UINT64_MAX - 1);
+    const char *name = "next_delivery_entry";
+    REQUIRE(raw_put(&f, SL_DB_META, name, strlen(name), v, sizeof v) == SL_OK);
+    CHECK(report1(&f, id, "x", 501, NULL, T0 + 1).result == SL_ATTEMPT_STALE);
+    sl_webhook_attempt a = attempt_of("x", 502, NULL, T0 + 2);
+    sl_webhook_outcome o;
+    CHECK(report(&f, id, &a, 1, T0 + 2, &o) == SL_ERR_TOO_LARGE);
+    CHECK(report(&f, id, &a, 1, T0 + 3, &o) == SL_ERR_TOO_LARGE);
+    entries e;
+    uint64_t next;
+    sl_delivery_filter any = {0};
+    REQUIRE(log_list(&f, id, &any, 0, 100, &e, &next) == SL_OK);
+    REQUIRE(e.n == 2);
+    CHECK(e.entry[0] == UINT64_MAX - 1 && e.status[0] == 501);
+    CHECK(e.entry[1] == 1 && e.status[1] == 500);
+    sl_webhook_stats st;
+    REQUIRE(stats(&f, id, &st) == SL_OK);
+    CHECK_EQ_U64(st.attempts, 2);
+    fx_close(&f);
+}
+
+/* The stored layouts, byte for byte as core/FORMAT.md has them. */
+TEST(test_records_match_format)
+{
+    fixture f;
+    REQUIRE(fx_open(&f) == 0);
+    sl_webhook_config cfg;
+    cfg_make(&cfg, "order.>");
+    cfg.description = sl_slice_of("d");
+    cfg.nretry = 1;
+    cfg.retry_ms[0] = 86400000;
+    cfg.timeout_ms = 1234;
+    cfg.max_in_flight = 7;
+    cfg.rate_limit = 9;
+    cfg.disable_after = 3;
+    cfg.nheaders = 1;
+    cfg.headers[0] = (sl_header){sl_slice_of("X-A"), sl_slice_of("vv")};
+    char id[SL_WEBHOOK_ID_LEN + 1], secret[SL_WEBHOOK_SECRET_LEN + 1];
+    REQUIRE(create(&f, &cfg, id, secret) == SL_OK);
+    uint8_t kb[8], buf[4096];
+    sl_put_u64(kb, key_of(id));
+    size_t len = 0;
+    REQUIRE(raw_get(&f, SL_DB_WEBHOOKS, kb, sizeof kb, buf, sizeof buf, &len) == SL_OK);
+    /* 46 fixed, reason 1+0, name 1+4, desc 2+1, url 2+n, filters 1+1+7,
+     * retry 1+8, headers 1+1+3+2+2, secrets 1+8+1+50 */
+    size_t want = 46 + 1 + 5 + 3 + 2 + strlen(URL) + 9 + 9 + 9 + 60;
+    CHECK_EQ_U64(len, want);
+    CHECK_EQ_U64(buf[0], 1);
+    CHECK_EQ_U64(sl_get_u64(buf + 1), T0);
+    CHECK_EQ_U64(sl_get_u64(buf + 9), T0);
+    CHECK_EQ_U64(sl_get_u64(buf + 17), 0);
+    CHECK_EQ_U64(buf[25], 1);
+    CHECK_EQ_U64(sl_get_u64(buf + 26), 1234);
+    CHECK_EQ_U64(sl_get_u32(buf + 34), 7);
+    CHECK_EQ_U64(sl_get_u32(buf + 38), 9);
+    CHECK_EQ_U64(sl_get_u32(buf + 42), 3);
+    CHECK_EQ_U64(buf[46], 0);
+    CHECK(buf[47] == 4 && memcmp(buf + 48, "hook", 4) == 0);
+    CHECK(sl_get_u16(buf + 52) == 1 && buf[54] == 'd');
+    CHECK(sl_get_u16(buf + 55) == strlen(URL) && memcmp(buf + 57, URL, strlen(URL)) == 0);
+    const uint8_t *p = buf + 57 + strlen(URL);
+    CHECK(p[0] == 1 && p[1] == 7 && memcmp(p + 2, "order.>", 7) == 0);
+    p += 9;
+    CHECK(p[0] == 1 && sl_get_u64(p + 1) == 86400000);
+    p += 9;
+    CHECK(p[0] == 1 && p[1] == 3 && memcmp(p + 2, "X-A", 3) == 0);
+    CHECK(sl_get_u16(p + 5) == 2 && memcmp(p + 7, "vv", 2) == 0);
+    p += 9;
+    CHECK(p[0] == 1 && sl_get_u64(p + 1) == 0 && p[9] == 50);
+    CHECK(memcmp(p + 10, secret, 50) == 0);
+
+    /* stats: 898 bytes; delivery entry: 38 + topic + error + body */
+    uint64_t seq = append(&f, "order.created", T0);
+    got g;
+    REQUIRE(pull_wh(&f, id, 1, T0, &g) == SL_OK);
+    REQUIRE(g.n == 1);
+    sl_webhook_attempt a = attempt_of(g.token[0], 0, "tls", T0 + 5);
+    a.latency_us = 777;
+    a.body = sl_slice_of("bd");
+    sl_webhook_outcome o;
+    REQUIRE(report(&f, id, &a, 1, T0 + 6, &o) == SL_OK);
+    REQUIRE(o.result == SL_ATTEMPT_RETRY);
+    REQUIRE(raw_get(&f, SL_DB_WEBHOOK_STATS, kb, sizeof kb, buf, sizeof buf, &len) == SL_OK);
+    CHECK_EQ_U64(len, 898);
+    CHECK_EQ_U64(buf[0], 1);
+    CHECK_EQ_U64(sl_get_u64(buf + 1), 1);  /* attempts */
+    CHECK_EQ_U64(sl_get_u64(buf + 17), 1); /* failures */
+    CHECK_EQ_U64(sl_get_u64(buf + 37), T0 + 5);
+    CHECK_EQ_U64(sl_get_u64(buf + 57), 1); /* log_entries */
+    CHECK(buf[65] == 3 && memcmp(buf + 66, "tls", 3) == 0 && buf[69] == 0);
+    CHECK_EQ_U64(sl_get_u64(buf + 130), 1); /* 777 us: bucket 0 */
+    uint8_t dk[16];
+    sl_delivery_key(dk, key_of(id), 1);
+    REQUIRE(raw_get(&f, SL_DB_DELIVERIES, dk, sizeof dk, buf, sizeof buf, &len) == SL_OK);
+    CHECK_EQ_U64(len, 38 + strlen("order.created") + 3 + 2);
+    CHECK(buf[0] == 1 && buf[1] == SL_ATTEMPT_RETRY);
+    CHECK_EQ_U64(sl_get_u32(buf + 2), 1);
+    CHECK_EQ_U64(sl_get_u64(buf + 6), seq);
+    CHECK_EQ_U64(sl_get_u64(buf + 14), T0 + 5);
+    CHECK_EQ_U64(sl_get_u32(buf + 22), 0);
+    CHECK_EQ_U64(sl_get_u64(buf + 26), 777);
+    CHECK(buf[34] == 13 && buf[35] == 3 && sl_get_u16(buf + 36) == 2);
+    CHECK(memcmp(buf + 38, "order.createdtlsbd", 18) == 0);
+    const char *name = "next_delivery_entry";
+    REQUIRE(raw_get(&f, SL_DB_META, name, strlen(name), buf, sizeof buf, &len) == SL_OK);
+    CHECK(len == 8 && sl_get_u64(buf) == 2);
+    fx_close(&f);
+}
+
+/* Records that do not decode give SL_ERR_CORRUPT (or SL_ERR_VERSION), never
+ * a crash: every truncation of each record, bad counts, stray keys. */
+TEST(test_corrupt_records_give_errors)
+{
+    fixture f;
+    REQUIRE(fx_open(&f) == 0);
+    char id[SL_WEBHOOK_ID_LEN + 1];
+    REQUIRE(create_simple(&f, "order.>", 1, (const uint64_t[]){1000}, 0, id) == SL_OK);
+    CHECK(report1(&f, id, "x", 500, "connect", T0).result == SL_ATTEMPT_STALE);
+    uint8_t kb[8], rec[4096], stats_rec[1024], entry[2048], bad[4096];
+    size_t rlen, slen, elen;
+    sl_put_u64(kb, key_of(id));
+    uint8_t dk[16];
+    sl_delivery_key(dk, key_of(id), 1);
+    REQUIRE(raw_get(&f, SL_DB_WEBHOOKS, kb, 8, rec, sizeof rec, &rlen) == SL_OK);
+    REQUIRE(raw_get(&f, SL_DB_WEBHOOK_STATS, kb, 8, stats_rec, sizeof stats_rec, &slen) ==
+            SL_OK);
+    REQUIRE(raw_get(&f, SL_DB_DELIVERIES, dk, 16, entry, sizeof entry, &elen) == SL_OK);
+    snap s;
+    sl_webhook_stats st;
+    entries e;
+    uint64_t next;
+    sl_delivery_filter any = {0};
+    for (size_t n = 0; n < rlen; n++) { /* the subscription record, cut short */
+        REQUIRE(raw_put(&f, SL_DB_WEBHOOKS, kb, 8, rec, n) == SL_OK);
+        CHECK(get(&f, id, T0, &s) == SL_ERR_CORRUPT);
+        CHECK(report1(&f, id, "x", 200, NULL, T0).result == (sl_attempt_result)99);
+    }
+    memcpy(bad, rec, rlen);
+    bad[rlen] = 0;
+    REQUIRE(raw_put(&f, SL_DB_WEBHOOKS, kb, 8, bad, rlen + 1) == SL_OK); /* one too many */
+    CHECK(get(&f, id, T0, &s) == SL_ERR_CORRUPT);
+    bad[0] = 9;
+    REQUIRE(raw_put(&f, SL_DB_WEBHOOKS, kb, 8, bad, rlen) == SL_OK);
+    CHECK(get(&f, id, T0, &s) == SL_ERR_VERSION);
+    memcpy(bad, rec, rlen);
+    bad[25] = 2; /* active neither 0 nor 1 */
+    REQUIRE(raw_put(&f, SL_DB_WEBHOOKS, kb, 8, bad, rlen) == SL_OK);
+    CHECK(get(&f, id, T0, &s) == SL_ERR_CORRUPT);
+    REQUIRE(raw_put(&f, SL_DB_WEBHOOKS, kb, 8, rec, rlen) == SL_OK);
+    REQUIRE(get(&f, id, T0, &s) == SL_OK);
+
+    for (size_t n = 0; n < slen; n++) { /* the stats record */
+        REQUIRE(raw_put(&f, SL_DB_WEBHOOK_STATS, kb, 8, stats_rec, n) == SL_OK);
+        CHECK(stats(&f, id, &st) == SL_ERR_CORRUPT);
+        CHECK(report1(&f, id, "x", 200, NULL, T0).result == (sl_attempt_result)99);
+    }
+    memcpy(bad, stats_rec, slen);
+    bad[65] = SL_WEBHOOK_ERROR_MAX + 1; /* last_error_len */
+    REQUIRE(raw_put(&f, SL_DB_WEBHOOK_STATS, kb, 8, bad, slen) == SL_OK);
+    CHECK(stats(&f, id, &st) == SL_ERR_CORRUPT);
+    REQUIRE(raw_put(&f, SL_DB_WEBHOOK_STATS, kb, 8, stats_rec, slen) == SL_OK);
+    REQUIRE(stats(&f, id, &st) == SL_OK);
+
+    for (size_t n = 0; n < elen; n++) { /* a delivery-log entry */
+        REQUIRE(raw_put(&f, SL_DB_DELIVERIES, dk, 16, entry, n) == SL_OK);
+        CHECK(log_list(&f, id, &any, 0, 10, &e, &next) == SL_ERR_CORRUPT);
+    }
+    memcpy(bad, entry, elen);
+    bad[1] = 5; /* result */
+    REQUIRE(raw_put(&f, SL_DB_DELIVERIES, dk, 16, bad, elen) == SL_OK);
+    CHECK(log_list(&f, id, &any, 0, 10, &e, &next) == SL_ERR_CORRUPT);
+    REQUIRE(raw_put(&f, SL_DB_DELIVERIES, dk, 16, entry, elen) == SL_OK);
+    REQUIRE(log_list(&f, id, &any, 0, 10, &e, &next) == SL_OK);
+    CHECK_EQ_U64(e.n, 1);
+
+    /* a key of the wrong length among the subscriptions */
+    REQUIRE(raw_put(&f, SL_DB_WEBHOOKS, "short", 5, rec, rlen) == SL_OK);
+    ids page;
+    CHECK(list(&f, NULL, 10, &page, (char[SL_WEBHOOK_ID_LEN + 1]){0}) == SL_ERR_CORRUPT);
+    REQUIRE(get(&f, id, T0, &s) == SL_OK);
+    fx_close(&f);
+}
+
+/* A report that runs out of map returns SL_ERR_MAP_FULL (nothing else), so
+ * the writer can abort, grow the map and apply the same report again. */
+TEST(test_report_map_full_propagates)
+{
+    fixture f;
+    memset(&f, 0, sizeof f);
+    f.dir = test_tmpdir("webhooks");
+    REQUIRE(f.dir != NULL);
+    sl_store_options opt;
+    sl_store_options_default(&opt);
+    opt.path = f.dir;
+    opt.map_initial_bytes = 1ull << 20;
+    opt.quota_bytes = 1ull << 20;
+    opt.relaxed_sync = true;
+    REQUIRE(sl_store_open(&opt, &f.store) == SL_OK);
+    char id[SL_WEBHOOK_ID_LEN + 1];
+    REQUIRE(create_simple(&f, "order.>", 0, NULL, 0, id) == SL_OK);
+    static char body[SL_WEBHOOK_BODY_KEEP];
+    memset(body, 'b', sizeof body);
+    static sl_webhook_attempt a[SL_SETTLE_BATCH_MAX];
+    static sl_webhook_outcome o[SL_SETTLE_BATCH_MAX];
+    for (size_t i = 0; i < SL_SETTLE_BATCH_MAX; i++) {
+        a[i] = attempt_of("x", 500, NULL, T0);
+        a[i].body = (sl_slice){body, sizeof body};
+    }
+    sl_err rc = report(&f, id, a, SL_SETTLE_BATCH_MAX, T0, o);
+    CHECK(rc == SL_ERR_MAP_FULL);
+    sl_webhook_stats st;
+    REQUIRE(stats(&f, id, &st) == SL_OK);
+    CHECK_EQ_U64(st.attempts, 0); /* nothing of it committed */
+    for (int i = 0; i < 8 && rc == SL_ERR_MAP_FULL; i++) {
+        REQUIRE(sl_store_grow(f.store, false) == SL_OK);
+        rc = report(&f, id, a, SL_SETTLE_BATCH_MAX, T0, o);
+    }
+    CHECK(rc == SL_OK);
+    REQUIRE(stats(&f, id, &st) == SL_OK);
+    CHECK_EQ_U64(st.attempts, SL_SETTLE_BATCH_MAX);
+    fx_close(&f);
+}
+
+/* A report with a bad attempt anywhere in it settles nothing at all, even
+ * when the caller goes on with the transaction. */
+TEST(test_report_invalid_settles_nothing)
+{
+    fixture f;
+    REQUIRE(fx_open(&f) == 0);
+    char id[SL_WEBHOOK_ID_LEN + 1];
+    REQUIRE(create_simple(&f, "order.>", 0, NULL, 0, id) == SL_OK);
+    REQUIRE(append(&f, "order.created", T0) > 0);
+    got g;
+    REQUIRE(pull_wh(&f, id, 1, T0, &g) == SL_OK);
+    REQUIRE(g.n == 1);
+    sl_webhook_attempt a[2] = {attempt_of(g.token[0], 200, NULL, T0),
+                               attempt_of("x", 500, NULL, T0)};
+    a[1].body = (sl_slice){NULL, 3};
+    sl_webhook_outcome o[2];
+    sl_txn w;
+    REQUIRE(sl_txn_begin_write(f.store, &w) == SL_OK);
+    CHECK(sl_webhook_report(&w, id, a, 2, T0, o) == SL_ERR_INVALID);
+    REQUIRE(sl_txn_commit(&w) == SL_OK); /* committed anyway: nothing half done */
+    char group[SL_GROUP_NAME_MAX + 1];
+    sl_webhook_group_name(id, group);
+    sl_group_info gi;
+    REQUIRE(group_info(&f, group, &gi) == SL_OK);
+    CHECK_EQ_U64(gi.acked, 0);
+    CHECK_EQ_U64(gi.in_flight, 1);
+    CHECK(report1(&f, id, g.token[0], 200, NULL, T0 + 1).result == SL_ATTEMPT_DELIVERED);
+    REQUIRE(group_info(&f, group, &gi) == SL_OK);
+    CHECK_EQ_U64(gi.acked, 1);
+    CHECK_EQ_U64(gi.in_flight, 0);
+    fx_close(&f);
+}
+
 UNIT_MAIN("core_webhooks", UNIT_CASE(test_config_defaults_and_checks),
           UNIT_CASE(test_ids_and_names), UNIT_CASE(test_create_get_list),
           UNIT_CASE(test_update_keeps_group_in_step), UNIT_CASE(test_delete_removes_everything),
@@ -1710,4 +2221,11 @@ UNIT_MAIN("core_webhooks", UNIT_CASE(test_config_defaults_and_checks),
           UNIT_CASE(test_unreported_deliveries_come_back),
           UNIT_CASE(test_stats_latency_and_backlog),
           UNIT_CASE(test_delivery_log_filters_and_paging),
-          UNIT_CASE(test_delivery_log_keeps_the_newest), UNIT_CASE(test_retry_now))
+          UNIT_CASE(test_delivery_log_keeps_the_newest), UNIT_CASE(test_retry_now),
+          UNIT_CASE(test_report_batch_outcomes_and_counters),
+          UNIT_CASE(test_report_retry_needs_a_delivery_left),
+          UNIT_CASE(test_stats_counters_saturate), UNIT_CASE(test_delivery_log_count_off),
+          UNIT_CASE(test_delivery_entry_ids_used_up), UNIT_CASE(test_records_match_format),
+          UNIT_CASE(test_corrupt_records_give_errors),
+          UNIT_CASE(test_report_map_full_propagates),
+          UNIT_CASE(test_report_invalid_settles_nothing))
