@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "daemon_client.h"
 #include "proto/client_webhook.h"
 #include "support.h"
@@ -228,6 +229,76 @@ static void set_status(fixture *f, const char *path, unsigned status)
 {
     whr_behaviour b = {.status = status};
     whr_set_default(f->rx, path, &b);
+}
+
+/* Lines of the bridge's log holding needle. */
+static int log_count(const fixture *f, const char *needle)
+{
+    FILE *log = fopen(f->bridge_log, "r");
+    char line[1024];
+    int n = 0;
+    while (log && fgets(line, sizeof line, log))
+        n += strstr(line, needle) != NULL;
+    if (log)
+        fclose(log);
+    return n;
+}
+
+/* Wait until the bridge's log holds needle. */
+static bool wait_log(const fixture *f, const char *needle, unsigned timeout_ms)
+{
+    uint64_t deadline = test_mono_ms() + timeout_ms;
+    while (test_mono_ms() < deadline) {
+        if (log_count(f, needle) > 0)
+            return true;
+        test_sleep_ms(20);
+    }
+    return false;
+}
+
+/* CPU time (user + system) the bridge used so far, in clock ticks. */
+static long bridge_cpu_ticks(const fixture *f)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)f->bridge);
+    FILE *st = fopen(path, "r");
+    if (!st)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, st);
+    fclose(st);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command may hold spaces */
+    unsigned long utime = 0, stime = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                     &stime) != 2)
+        return -1;
+    return (long)(utime + stime);
+}
+
+/* Publish one JSON event; its id into id (cap bytes). */
+static int publish_id(fixture *f, const char *topic, char *id, size_t cap)
+{
+    sl_event_in ev = {.topic = sl_slice_of(topic), .payload = sl_slice_of("{}")};
+    sl_client_result res = {0};
+    int rc = -1;
+    if (sl_client_publish(f->c, &ev, 1, &res) == SL_CLIENT_OK) {
+        copy_slice(id, cap, res.publish.results[0].id);
+        rc = 0;
+    }
+    sl_client_result_free(&res);
+    return rc;
+}
+
+/* How many requests to path carried event id. */
+static size_t seen_times(fixture *f, const char *path, const char *id)
+{
+    size_t n = whr_count(f->rx, path), times = 0;
+    for (size_t j = 0; j < n; j++) {
+        whr_request *r = whr_get(f->rx, path, j);
+        times += r && strcmp(r->x_webhook_id, id) == 0;
+        whr_request_free(r);
+    }
+    return times;
 }
 
 /* ---- tests ----------------------------------------------------------------------- */
@@ -675,10 +746,266 @@ TEST(test_rate_limit_spreads_the_posts)
     REQUIRE(whr_wait(f.rx, "/rl", 10, WAIT_MS));
     whr_request *first = whr_get(f.rx, "/rl", 0), *last = whr_get(f.rx, "/rl", 9);
     REQUIRE(first && last);
-    /* a burst of 5, then 5 more at 5 per second: about a second */
+    /* a burst of 5, then 5 more at 5 per second: about a second (the idle
+     * pulls before took no tokens: the whole burst was there) */
     CHECK(last->arrival_ms - first->arrival_ms >= 800);
+    CHECK(last->arrival_ms - first->arrival_ms < 1500);
+    whr_request *fifth = whr_get(f.rx, "/rl", 4);
+    REQUIRE(fifth != NULL);
+    CHECK(fifth->arrival_ms - first->arrival_ms < 300);
+    whr_request_free(fifth);
     whr_request_free(first);
     whr_request_free(last);
+    CHECK(fx_stop(&f) == 0);
+}
+
+TEST(test_daemon_restart_while_posts_are_out_loses_nothing)
+{
+    fixture f;
+    REQUIRE(fx_start(&f, true) == 0);
+    hook h;
+    /* timeout 3 s: leases of 7 s, so outcomes kept during a short outage are
+     * reported in time */
+    REQUIRE(hook_create(&f, &(hook_spec){.path = "/r", .timeout_ms = 3000}, &h) == 0);
+    whr_behaviour stall = {.stall_ms = 600};
+    whr_set_default(f.rx, "/r", &stall);
+    char ids[6][64];
+    for (int i = 0; i < 3; i++)
+        REQUIRE(publish_id(&f, "order.created", ids[i], sizeof ids[i]) == 0);
+    REQUIRE(whr_wait(f.rx, "/r", 3, WAIT_MS)); /* the three POSTs are out */
+    REQUIRE(test_daemon_stop(&f.d) == 0);
+    /* sluiced is down: the POSTs finish, their reports wait; the bridge says
+     * so once and backs off instead of spinning */
+    REQUIRE(wait_log(&f, "sluiced unreachable", 5000));
+    long cpu0 = bridge_cpu_ticks(&f);
+    uint64_t t0 = test_mono_ms();
+    test_sleep_ms(1500);
+    long cpu1 = bridge_cpu_ticks(&f);
+    uint64_t down_ms = test_mono_ms() - t0;
+    REQUIRE(cpu0 >= 0 && cpu1 >= 0);
+    long hz = sysconf(_SC_CLK_TCK);
+    /* well under 10% of one core (a spinning loop would use all of it) */
+    CHECK((cpu1 - cpu0) * 1000 < (long)down_ms * hz / 10);
+    CHECK(test_proc_alive(&f.bridge));
+    CHECK_EQ_U64(log_count(&f, "sluiced unreachable"), 1);
+    CHECK_EQ_U64(log_count(&f, "pull failed"), 0);
+    REQUIRE(test_daemon_restart(&f.d, NULL) == 0);
+    for (int i = 3; i < 6; i++)
+        REQUIRE(publish_id(&f, "order.created", ids[i], sizeof ids[i]) == 0);
+    REQUIRE(wait_successes(&f, &h, 6));
+    CHECK(wait_log(&f, "sluiced answers again", 1000));
+    /* each event exactly once: the kept outcomes were reported after the
+     * restart, within their leases */
+    for (int i = 0; i < 6; i++)
+        CHECK_EQ_U64(seen_times(&f, "/r", ids[i]), 1);
+    sl_client_webhook_stats s;
+    REQUIRE(stats_of(&f, &h, &s) == 0);
+    CHECK_EQ_U64(s.attempts, 6);
+    CHECK_EQ_U64(s.successes, 6);
+    CHECK_EQ_U64(s.backlog, 0);
+    CHECK_EQ_U64(s.dlq_size, 0);
+    CHECK(fx_stop(&f) == 0);
+}
+
+TEST(test_outcomes_are_dropped_when_their_leases_end_unreported)
+{
+    fixture f;
+    REQUIRE(fx_start(&f, true) == 0);
+    hook h;
+    const uint64_t retry[] = {100};
+    /* timeout 300 ms: leases of 1.6 s */
+    REQUIRE(hook_create(&f,
+                        &(hook_spec){.path = "/lease", .timeout_ms = 300, .retry_ms = retry,
+                                     .nretry = 1},
+                        &h) == 0);
+    whr_behaviour stall = {.stall_ms = 150};
+    whr_push(f.rx, "/lease", &stall);
+    char id[64];
+    REQUIRE(publish_id(&f, "order.created", id, sizeof id) == 0);
+    REQUIRE(whr_wait(f.rx, "/lease", 1, WAIT_MS));
+    REQUIRE(test_daemon_stop(&f.d) == 0);
+    /* the outcome cannot be reported; once the lease is over it is dropped,
+     * said in the log, and not retried any more */
+    CHECK(wait_log(&f, "not reported before their leases ended", 5000));
+    REQUIRE(test_daemon_restart(&f.d, NULL) == 0);
+    /* the event comes back (same id, next attempt) and is delivered */
+    REQUIRE(wait_successes(&f, &h, 1));
+    CHECK(seen_times(&f, "/lease", id) == 2);
+    whr_request *r = whr_get(f.rx, "/lease", 1);
+    REQUIRE(r != NULL);
+    CHECK(strcmp(r->x_webhook_attempt, "2") == 0);
+    whr_request_free(r);
+    sl_client_webhook_stats s;
+    REQUIRE(stats_of(&f, &h, &s) == 0);
+    CHECK_EQ_U64(s.backlog, 0);
+    CHECK_EQ_U64(s.dlq_size, 0);
+    CHECK(fx_stop(&f) == 0);
+}
+
+TEST(test_sigterm_while_sluiced_is_down_is_bounded_and_loses_nothing)
+{
+    fixture f;
+    REQUIRE(fx_start(&f, true) == 0);
+    hook h;
+    REQUIRE(hook_create(&f, &(hook_spec){.path = "/t", .timeout_ms = 2000}, &h) == 0);
+    whr_behaviour stall = {.stall_ms = 400};
+    whr_push(f.rx, "/t", &stall);
+    char id[64];
+    REQUIRE(publish_id(&f, "order.created", id, sizeof id) == 0);
+    REQUIRE(whr_wait(f.rx, "/t", 1, WAIT_MS));
+    REQUIRE(test_daemon_stop(&f.d) == 0);
+    /* the drain (2 s in these tests) cannot report: it gives up in time */
+    uint64_t t0 = test_mono_ms();
+    CHECK(test_proc_stop(&f.bridge, 8000) == 0);
+    CHECK(test_mono_ms() - t0 < 2000 + 2 * 2000 + 1000);
+    CHECK(log_count(&f, "outcomes unreported") == 1);
+    REQUIRE(test_daemon_restart(&f.d, NULL) == 0);
+    REQUIRE(bridge_start(&f, true) == 0);
+    /* the lease ends (5 s) and the event is delivered again */
+    uint64_t deadline = test_mono_ms() + 15000;
+    while (seen_times(&f, "/t", id) < 2 && test_mono_ms() < deadline)
+        test_sleep_ms(50);
+    CHECK_EQ_U64(seen_times(&f, "/t", id), 2);
+    CHECK(wait_successes(&f, &h, 1));
+    CHECK(fx_stop(&f) == 0);
+}
+
+TEST(test_sigterm_drain_finishes_and_reports_the_posts_out)
+{
+    fixture f;
+    REQUIRE(fx_start(&f, true) == 0);
+    hook h;
+    REQUIRE(hook_create(&f, &(hook_spec){.path = "/drain", .timeout_ms = 3000}, &h) == 0);
+    whr_behaviour stall = {.stall_ms = 700};
+    whr_set_default(f.rx, "/drain", &stall);
+    for (int i = 0; i < 3; i++)
+        REQUIRE(publish_json(&f, "order.created", "{}") > 0);
+    REQUIRE(whr_wait(f.rx, "/drain", 3, WAIT_MS));
+    CHECK(test_proc_stop(&f.bridge, 8000) == 0);
+    CHECK(log_count(&f, "unfinished") == 0);
+    sl_client_webhook_stats s;
+    REQUIRE(stats_of(&f, &h, &s) == 0);
+    CHECK_EQ_U64(s.successes, 3); /* reported before it exited */
+    CHECK_EQ_U64(s.backlog, 0);
+    CHECK(fx_stop(&f) == 0);
+}
+
+TEST(test_redirects_are_failures_and_not_followed)
+{
+    fixture f;
+    REQUIRE(fx_start(&f, true) == 0);
+    const uint64_t retry[] = {100};
+    hook h;
+    REQUIRE(hook_create(&f, &(hook_spec){.path = "/moved", .retry_ms = retry, .nretry = 1},
+                        &h) == 0);
+    char elsewhere[256];
+    whr_url(f.rx, "/elsewhere", elsewhere, sizeof elsewhere);
+    REQUIRE(whr_push(f.rx, "/moved", &(whr_behaviour){.status = 302, .location = elsewhere}) ==
+            0);
+    whr_set_default(f.rx, "/moved", &(whr_behaviour){.status = 301, .location = elsewhere});
+    REQUIRE(publish_json(&f, "order.created", "{}") > 0);
+    sl_client_result res = {0};
+    uint64_t deadline = test_mono_ms() + WAIT_MS;
+    size_t n = 0;
+    while (n < 2 && test_mono_ms() < deadline) {
+        sl_client_result_free(&res);
+        if (sl_client_webhook_deliveries(f.c, h.id, NULL, 0, 0, &res) == SL_CLIENT_OK)
+            n = res.webhook_deliveries.n;
+        test_sleep_ms(20);
+    }
+    REQUIRE(n == 2);
+    const sl_client_webhook_attempt_entry *e = res.webhook_deliveries.entries;
+    CHECK_EQ_U64(e[1].http_status, 302); /* the oldest */
+    CHECK(e[1].result == SL_ATTEMPT_RETRY);
+    CHECK_EQ_U64(e[0].http_status, 301);
+    CHECK(e[0].result == SL_ATTEMPT_DEAD);
+    sl_client_result_free(&res);
+    CHECK_EQ_U64(whr_count(f.rx, "/elsewhere"), 0);
+    sl_client_webhook_stats s;
+    REQUIRE(stats_of(&f, &h, &s) == 0);
+    CHECK_EQ_U64(s.failures, 2);
+    CHECK_EQ_U64(s.successes, 0);
+    CHECK_EQ_U64(s.dlq_size, 1);
+    CHECK(fx_stop(&f) == 0);
+}
+
+TEST(test_webhook_deleted_while_its_post_is_in_flight)
+{
+    fixture f;
+    REQUIRE(fx_start(&f, true) == 0);
+    hook h;
+    /* max_in_flight 2: with both POSTs out nothing is pulled, so the report
+     * is what finds the subscription gone */
+    REQUIRE(hook_create(&f, &(hook_spec){.path = "/del", .timeout_ms = 3000, .max_in_flight = 2},
+                        &h) == 0);
+    whr_behaviour stall = {.stall_ms = 800};
+    whr_set_default(f.rx, "/del", &stall);
+    for (int i = 0; i < 2; i++)
+        REQUIRE(publish_json(&f, "order.created", "{}") > 0);
+    REQUIRE(whr_wait(f.rx, "/del", 2, WAIT_MS));
+    sl_client_result res = {0};
+    REQUIRE(sl_client_webhook_delete(f.c, h.id, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+    /* the report answers not_found: the outcomes are dropped, said once */
+    CHECK(wait_log(&f, "(webhook.report: not_found)", 5000));
+    test_sleep_ms(300);
+    CHECK(test_proc_alive(&f.bridge));
+    CHECK_EQ_U64(log_count(&f, "not_found"), 1);
+    CHECK_EQ_U64(log_count(&f, "report failed"), 0);
+    CHECK_EQ_U64(whr_count(f.rx, "/del"), 2);
+    /* the bridge goes on with the others */
+    hook other;
+    REQUIRE(hook_create(&f, &(hook_spec){.path = "/other"}, &other) == 0);
+    REQUIRE(publish_json(&f, "order.created", "{}") > 0);
+    CHECK(wait_successes(&f, &other, 1));
+    CHECK(fx_stop(&f) == 0);
+}
+
+TEST(test_webhook_disabled_while_its_post_is_in_flight)
+{
+    fixture f;
+    REQUIRE(fx_start(&f, true) == 0);
+    hook h;
+    REQUIRE(hook_create(&f, &(hook_spec){.path = "/off", .timeout_ms = 3000}, &h) == 0);
+    whr_behaviour stall = {.stall_ms = 600};
+    whr_push(f.rx, "/off", &stall);
+    REQUIRE(publish_json(&f, "order.created", "{}") > 0);
+    REQUIRE(whr_wait(f.rx, "/off", 1, WAIT_MS));
+    sl_client_result res = {0};
+    REQUIRE(sl_client_webhook_disable(f.c, h.id, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+    /* the POST out is still reported (its event is delivered) */
+    REQUIRE(wait_successes(&f, &h, 1));
+    /* nothing more is pulled while disabled; the events wait */
+    test_sleep_ms(300); /* past a refresh */
+    REQUIRE(publish_json(&f, "order.created", "{}") > 0);
+    test_sleep_ms(500);
+    CHECK_EQ_U64(whr_count(f.rx, "/off"), 1);
+    REQUIRE(sl_client_webhook_enable(f.c, h.id, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+    CHECK(whr_wait(f.rx, "/off", 2, WAIT_MS));
+    CHECK(wait_successes(&f, &h, 2));
+    CHECK(fx_stop(&f) == 0);
+}
+
+TEST(test_huge_response_body_is_cut_and_the_2xx_counts)
+{
+    fixture f;
+    REQUIRE(fx_start(&f, true) == 0);
+    hook h;
+    REQUIRE(hook_create(&f, &(hook_spec){.path = "/huge", .timeout_ms = 2000}, &h) == 0);
+    whr_behaviour huge = {.body_bytes = 100u << 20, .body_stall_ms = 4000};
+    whr_set_default(f.rx, "/huge", &huge);
+    REQUIRE(publish_json(&f, "order.created", "{}") > 0);
+    REQUIRE(wait_successes(&f, &h, 1));
+    sl_client_result res = {0};
+    REQUIRE(sl_client_webhook_deliveries(f.c, h.id, NULL, 0, 0, &res) == SL_CLIENT_OK);
+    REQUIRE(res.webhook_deliveries.n == 1);
+    const sl_client_webhook_attempt_entry *e = res.webhook_deliveries.entries;
+    CHECK_EQ_U64(e[0].http_status, 200);
+    CHECK_EQ_U64(e[0].body.len, SL_WEBHOOK_BODY_KEEP);
+    CHECK(e[0].latency_us < 1500000); /* not the timeout */
+    sl_client_result_free(&res);
     CHECK(fx_stop(&f) == 0);
 }
 
@@ -695,4 +1022,12 @@ UNIT_MAIN("test_bridge",
           UNIT_CASE(test_webhook_test_event_reaches_that_endpoint_only),
           UNIT_CASE(test_bad_webhook_requests_get_clear_errors),
           UNIT_CASE(test_timeouts_and_dropped_connections_are_failures),
-          UNIT_CASE(test_rate_limit_spreads_the_posts))
+          UNIT_CASE(test_rate_limit_spreads_the_posts),
+          UNIT_CASE(test_daemon_restart_while_posts_are_out_loses_nothing),
+          UNIT_CASE(test_outcomes_are_dropped_when_their_leases_end_unreported),
+          UNIT_CASE(test_sigterm_while_sluiced_is_down_is_bounded_and_loses_nothing),
+          UNIT_CASE(test_sigterm_drain_finishes_and_reports_the_posts_out),
+          UNIT_CASE(test_redirects_are_failures_and_not_followed),
+          UNIT_CASE(test_webhook_deleted_while_its_post_is_in_flight),
+          UNIT_CASE(test_webhook_disabled_while_its_post_is_in_flight),
+          UNIT_CASE(test_huge_response_body_is_cut_and_the_2xx_counts))

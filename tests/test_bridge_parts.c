@@ -17,6 +17,7 @@
 #include "tools/common/json_buf.h"
 #include "tools/common/json_check.h"
 #include "tools/sluice-bridge/envelope.h"
+#include "tools/sluice-bridge/post.h"
 #include "tools/sluice-bridge/rate_limit.h"
 #include "tools/sluice-bridge/retry_after.h"
 #include "tools/sluice-bridge/signature.h"
@@ -458,6 +459,24 @@ TEST(rate_limit_bucket)
     CHECK_EQ_U64(n, 5);
     wh_rate_set(&r, 0, 0);
     CHECK(wh_rate_take(&r, 0));
+
+    /* tokens a pull did not use come back, up to the burst */
+    wh_rate_init(&r, 3, 0);
+    for (int i = 0; i < 3; i++)
+        CHECK(wh_rate_take(&r, 0));
+    CHECK(!wh_rate_take(&r, 0));
+    wh_rate_refund(&r, 2);
+    CHECK(wh_rate_take(&r, 0));
+    CHECK(wh_rate_take(&r, 0));
+    CHECK(!wh_rate_take(&r, 0));
+    wh_rate_refund(&r, 1000000); /* never past the burst */
+    n = 0;
+    while (wh_rate_take(&r, 0))
+        n++;
+    CHECK_EQ_U64(n, 3);
+    wh_rate_init(&r, 0, 0);
+    wh_rate_refund(&r, 5); /* unlimited: nothing to give back */
+    CHECK(wh_rate_take(&r, 0));
 }
 
 /* ---- Retry-After -------------------------------------------------------------------- */
@@ -852,6 +871,148 @@ TEST(target_guard_with_curl)
     whr_stop(s);
 }
 
+/* ---- one wh_post against the receiver ---------------------------------------------- */
+
+typedef struct one_post {
+    wh_post p;
+    sl_webhook_attempt a;
+    uint64_t elapsed_ms;
+} one_post;
+
+/* Run the POST of one event to url (private targets allowed, timeout_ms)
+ * with curl_easy_perform; o->a gets its outcome (pointing into o->p: call
+ * wh_post_free(&o->p) after). */
+static sl_err run_post(one_post *o, const char *url, uint64_t timeout_ms)
+{
+    memset(o, 0, sizeof *o);
+    wh_signer signer;
+    if (wh_signer_init(&signer) != SL_OK)
+        return SL_ERR_NOMEM;
+    const sl_slice secrets[] = {sl_slice_of(V1_SECRET)};
+    wh_post_target t = {.url = url, .secrets = secrets, .nsecrets = 1,
+                        .timeout_ms = timeout_ms, .allow_private = true};
+    sl_client_delivery d;
+    memset(&d, 0, sizeof d);
+    d.event.id = sl_slice_of("evt_0123456789abcdef0123456789abcdef");
+    d.event.topic = sl_slice_of("order.created");
+    d.event.ts_ms = 1700000000000u;
+    d.event.payload = sl_slice_of("{}");
+    d.attempt = 1;
+    d.token = sl_slice_of("0123456789abcdef0123456789abcdef");
+    uint64_t start = test_mono_ms();
+    sl_err rc = wh_post_start(&o->p, &signer, &t, &d, test_wall_ms(), start * 1000);
+    wh_signer_free(&signer);
+    if (rc != SL_OK)
+        return rc;
+    o->p.result = curl_easy_perform(o->p.easy);
+    o->elapsed_ms = test_mono_ms() - start;
+    o->p.finished_us = test_mono_ms() * 1000;
+    wh_post_outcome(&o->p, &o->a);
+    return SL_OK;
+}
+
+TEST(post_answers_redirects_bodies_and_heads)
+{
+    whr_server *s;
+    REQUIRE(whr_start(&s) == 0);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    char url[256], elsewhere[256];
+    one_post o;
+
+    /* a plain 200, signed; the lease estimate is 2 x timeout + 1 s */
+    whr_url(s, "/plain", url, sizeof url);
+    REQUIRE(run_post(&o, url, 3000) == SL_OK);
+    CHECK(o.a.http_status == 200 && o.a.error.len == 0);
+    CHECK(sl_slice_eq_cstr(o.a.token, "0123456789abcdef0123456789abcdef"));
+    CHECK_EQ_U64(o.p.lease_end_us - o.p.started_us, 7000000);
+    wh_post_free(&o.p);
+
+    /* 301 and 302 with a Location: an answer (a failure for sluiced), not followed */
+    whr_url(s, "/elsewhere", elsewhere, sizeof elsewhere);
+    whr_url(s, "/moved", url, sizeof url);
+    REQUIRE(whr_push(s, "/moved", &(whr_behaviour){.status = 301, .location = elsewhere}) == 0);
+    REQUIRE(whr_push(s, "/moved", &(whr_behaviour){.status = 302, .location = elsewhere}) == 0);
+    for (unsigned want = 301; want <= 302; want++) {
+        REQUIRE(run_post(&o, url, 3000) == SL_OK);
+        CHECK_EQ_U64(o.a.http_status, want);
+        CHECK(o.a.error.len == 0);
+        wh_post_free(&o.p);
+    }
+    CHECK_EQ_U64(whr_count(s, "/moved"), 2);
+    CHECK_EQ_U64(whr_count(s, "/elsewhere"), 0);
+
+    /* a body that would take 100 MB and never comes in time: cut at 1 KiB, and
+     * the 2xx counts, long before the timeout */
+    whr_url(s, "/huge", url, sizeof url);
+    REQUIRE(whr_push(s, "/huge", &(whr_behaviour){.body_bytes = 100u << 20,
+                                                   .body_stall_ms = 5000}) == 0);
+    REQUIRE(run_post(&o, url, 3000) == SL_OK);
+    CHECK(o.a.http_status == 200 && o.a.error.len == 0);
+    CHECK_EQ_U64(o.a.body.len, SL_WEBHOOK_BODY_KEEP);
+    CHECK(o.a.body.len > 0 && o.a.body.ptr[0] == 'x');
+    CHECK(o.elapsed_ms < 2000);
+    wh_post_free(&o.p);
+    /* a large body that does come: cut the same way */
+    REQUIRE(whr_push(s, "/huge", &(whr_behaviour){.status = 500, .body_bytes = 4u << 20}) == 0);
+    REQUIRE(run_post(&o, url, 3000) == SL_OK);
+    CHECK(o.a.http_status == 500 && o.a.error.len == 0);
+    CHECK_EQ_U64(o.a.body.len, SL_WEBHOOK_BODY_KEEP);
+    wh_post_free(&o.p);
+
+    /* a response head over WH_POST_HEAD_MAX: a failure with its own code */
+    whr_url(s, "/heads", url, sizeof url);
+    REQUIRE(whr_push(s, "/heads", &(whr_behaviour){.pad_headers = 200u << 10}) == 0);
+    REQUIRE(run_post(&o, url, 3000) == SL_OK);
+    CHECK(sl_slice_eq_cstr(o.a.error, "headers_too_large"));
+    CHECK(o.p.head_bytes > WH_POST_HEAD_MAX && o.p.head_bytes < WH_POST_HEAD_MAX + 2048);
+    wh_post_free(&o.p);
+    /* a head under it is fine */
+    REQUIRE(whr_push(s, "/heads", &(whr_behaviour){.status = 204, .pad_headers = 32u << 10}) ==
+            0);
+    REQUIRE(run_post(&o, url, 3000) == SL_OK);
+    CHECK(o.a.http_status == 204 && o.a.error.len == 0);
+    wh_post_free(&o.p);
+
+    /* userinfo in the URL: libcurl sends it as Basic credentials */
+    char ui[300];
+    snprintf(ui, sizeof ui, "http://user:pw@127.0.0.1:%d/ui", whr_port(s));
+    const char *ui_secrets[] = {V1_SECRET};
+    REQUIRE(whr_set_secrets(s, "/ui", ui_secrets, 1) == 0);
+    REQUIRE(run_post(&o, ui, 3000) == SL_OK);
+    CHECK(o.a.http_status == 200);
+    wh_post_free(&o.p);
+    whr_request *q = whr_get(s, "/ui", 0);
+    REQUIRE(q != NULL);
+    const char *auth = whr_header(q, "authorization");
+    CHECK(auth && strcmp(auth, "Basic dXNlcjpwdw==") == 0);
+    CHECK(q->v1_ok == 1);
+    whr_request_free(q);
+
+    /* a port nothing listens on: a connection failure, not a crash */
+    int port = test_free_port();
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/none", port);
+    REQUIRE(run_post(&o, url, 3000) == SL_OK);
+    CHECK(o.a.http_status == 0 && sl_slice_eq_cstr(o.a.error, "connect"));
+    wh_post_free(&o.p);
+
+    /* an unusable token: refused before anything is sent, nothing to report */
+    wh_signer signer;
+    REQUIRE(wh_signer_init(&signer) == SL_OK);
+    const sl_slice secrets[] = {sl_slice_of(V1_SECRET)};
+    wh_post_target t = {.url = url, .secrets = secrets, .nsecrets = 1, .timeout_ms = 1000};
+    sl_client_delivery d;
+    memset(&d, 0, sizeof d);
+    wh_post p;
+    memset(&p, 0, sizeof p);
+    CHECK(wh_post_start(&p, &signer, &t, &d, 0, 0) == SL_ERR_INVALID);
+    CHECK(p.token[0] == '\0');
+    wh_post_free(&p);
+    wh_signer_free(&signer);
+
+    curl_global_cleanup();
+    whr_stop(s);
+}
+
 UNIT_MAIN("bridge_parts",
           UNIT_CASE(signature_seed_vector),
           UNIT_CASE(signature_v1_vector),
@@ -870,4 +1031,5 @@ UNIT_MAIN("bridge_parts",
           UNIT_CASE(receiver_retry_after_stall_drop),
           UNIT_CASE(receiver_records_and_verifies),
           UNIT_CASE(receiver_large_body_and_keepalive),
-          UNIT_CASE(target_guard_with_curl))
+          UNIT_CASE(target_guard_with_curl),
+          UNIT_CASE(post_answers_redirects_bodies_and_heads))

@@ -38,6 +38,10 @@ typedef struct plan {
     bool drop;
     char body[WHR_RESPONSE_MAX];
     size_t body_len;
+    char location[WHR_PATH_MAX + 64]; /* "" : no Location header */
+    size_t pad_headers;
+    size_t body_bytes;               /* > 0: a body of that many 'x' instead of body */
+    unsigned body_stall_ms;
 } plan;
 
 typedef struct path_state {
@@ -127,6 +131,11 @@ static void plan_of(plan *out, const whr_behaviour *b)
         out->body_len = strlen(b->body) < WHR_RESPONSE_MAX ? strlen(b->body) : WHR_RESPONSE_MAX;
         memcpy(out->body, b->body, out->body_len);
     }
+    if (b->location)
+        copy_str(out->location, sizeof out->location, b->location, strlen(b->location));
+    out->pad_headers = b->pad_headers;
+    out->body_bytes = b->body_bytes;
+    out->body_stall_ms = b->body_stall_ms;
 }
 
 /* The behaviour for the next request of p (NULL p: the default 200). */
@@ -509,22 +518,70 @@ static const char *reason(unsigned status)
     }
 }
 
-static int respond(int fd, const plan *pl, bool close_after)
+/* About n bytes of "X-Pad-<i>: xxx...\r\n" lines, each under 1 KiB. */
+static int send_padding(int fd, size_t n)
 {
-    char head[512];
+    char line[1024];
+    for (size_t i = 0, sent = 0; sent < n; i++) {
+        int k = snprintf(line, sizeof line, "X-Pad-%zu: ", i);
+        size_t len = (size_t)k;
+        while (len < 1000 && sent + len < n)
+            line[len++] = 'x';
+        line[len++] = '\r';
+        line[len++] = '\n';
+        if (send_all(fd, line, len) < 0)
+            return -1;
+        sent += len;
+    }
+    return 0;
+}
+
+/* body_bytes of 'x' (of which only the first 16 KiB when cut). */
+static int send_filler(int fd, size_t n)
+{
+    char chunk[16384];
+    memset(chunk, 'x', sizeof chunk);
+    while (n > 0) {
+        size_t k = n < sizeof chunk ? n : sizeof chunk;
+        if (send_all(fd, chunk, k) < 0)
+            return -1;
+        n -= k;
+    }
+    return 0;
+}
+
+static void stall(whr_server *s, unsigned ms);
+
+/* Answer per pl. 1: the connection must close now (a cut body), 0: sent,
+ * -1: error. */
+static int respond(whr_server *srv, int fd, const plan *pl, bool close_after)
+{
+    char head[1024];
+    size_t body_len = pl->body_bytes ? pl->body_bytes : pl->body_len;
+    bool cut = pl->body_bytes && pl->body_stall_ms;
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %u %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-                     "%s%s%s%s\r\n",
-                     pl->status, reason(pl->status), pl->body_len,
+                     "%s%s%s%s%s%s%s",
+                     pl->status, reason(pl->status), body_len,
                      pl->has_retry_after ? "Retry-After: " : "",
                      pl->has_retry_after ? pl->retry_after : "",
                      pl->has_retry_after ? "\r\n" : "",
-                     close_after ? "Connection: close\r\n" : "");
+                     pl->location[0] ? "Location: " : "", pl->location,
+                     pl->location[0] ? "\r\n" : "",
+                     close_after || cut ? "Connection: close\r\n" : "");
     if (n < 0 || (size_t)n >= sizeof head)
         return -1;
-    if (send_all(fd, head, (size_t)n) < 0)
+    if (send_all(fd, head, (size_t)n) < 0 || send_padding(fd, pl->pad_headers) < 0 ||
+        send_all(fd, "\r\n", 2) < 0)
         return -1;
-    return send_all(fd, pl->body, pl->body_len);
+    if (!pl->body_bytes)
+        return send_all(fd, pl->body, pl->body_len);
+    if (!cut)
+        return send_filler(fd, pl->body_bytes);
+    if (send_filler(fd, pl->body_bytes < 16384 ? pl->body_bytes : 16384) < 0)
+        return -1;
+    stall(srv, pl->body_stall_ms);
+    return 1;
 }
 
 /* An error answer to a request the receiver cannot take; then close. */
@@ -533,7 +590,7 @@ static void refuse(int fd, unsigned status)
     plan pl;
     whr_behaviour b = {.status = status};
     plan_of(&pl, &b);
-    respond(fd, &pl, true);
+    respond(NULL, fd, &pl, true);
 }
 
 /* ---- parsing --------------------------------------------------------------------------- */
@@ -777,7 +834,7 @@ static step serve_one(conn_io *io)
         stall(io->srv, pl.stall_ms);
     if (pl.drop || atomic_load(&io->srv->stopping))
         return STEP_CLOSE;
-    if (respond(io->fd, &pl, close_after) < 0 || close_after)
+    if (respond(io->srv, io->fd, &pl, close_after) != 0 || close_after)
         return STEP_CLOSE;
     return STEP_NEXT;
 }

@@ -12,7 +12,10 @@
  * a queue of one-shot behaviours, used first, in order, then the path's
  * default, else 200 with an empty body. A stall sleeps before answering (so
  * the client times out); a drop closes the connection without an answer.
- * The request is recorded on arrival, before the stall or drop.
+ * Responses may also carry a Location header, padding headers (a huge
+ * head) or a large 'x' body, sent whole or cut short after a stall (a body
+ * that never ends in time). The request is recorded on arrival, before the
+ * stall or drop.
  *
  * Limits: a head of up to WHR_HEAD_MAX bytes (else 431), a body of up to
  * WHR_BODY_MAX with Content-Length (else 413; Transfer-Encoding gets 501),
@@ -50,6 +53,14 @@ typedef struct whr_behaviour {
     unsigned stall_ms;       /* sleep this long before answering */
     bool drop;               /* close the connection without answering (after the stall) */
     const char *body;        /* response body (text); NULL: empty */
+    const char *location;    /* a Location header to send (redirects); NULL: none */
+    size_t pad_headers;      /* about this many bytes of extra "X-Pad-<n>: xxx" header
+                                lines (each under 1 KiB); 0: none */
+    size_t body_bytes;       /* > 0: instead of body, announce Content-Length body_bytes
+                                and send that many 'x' bytes... */
+    unsigned body_stall_ms;  /* ...but when this is set, send only the first
+                                min(body_bytes, 16 KiB), then wait this long (bounded,
+                                woken by whr_stop) and close the connection */
 } whr_behaviour;
 
 /* One request as received. Owned by whoever got it from whr_get: free with

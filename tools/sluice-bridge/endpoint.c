@@ -48,10 +48,14 @@ static sl_err make_lines(const sl_client_webhook *w, char **lines)
     return SL_OK;
 }
 
+/* Checked in full before anything is copied: all or nothing. */
 static sl_err copy_secrets(wh_endpoint *e, const sl_client_webhook *w)
 {
     if (!w->secrets || w->nsecrets == 0 || w->nsecrets > SL_WEBHOOK_SECRETS_MAX)
         return SL_ERR_INVALID;
+    for (size_t i = 0; i < w->nsecrets; i++)
+        if (w->secrets[i].len == 0 || w->secrets[i].len >= sizeof e->secret_text[i])
+            return SL_ERR_INVALID;
     for (size_t i = 0; i < w->nsecrets; i++) {
         sl_err rc = copy_into(e->secret_text[i], sizeof e->secret_text[i], w->secrets[i]);
         if (rc != SL_OK)
@@ -64,8 +68,8 @@ static sl_err copy_secrets(wh_endpoint *e, const sl_client_webhook *w)
 
 sl_err wh_endpoint_apply(wh_endpoint *e, const sl_client_webhook *w, uint64_t now_ms)
 {
-    if (w->nheaders > SL_WEBHOOK_HEADERS_MAX || copy_into(e->id, sizeof e->id, w->id) != SL_OK ||
-        copy_into(e->group, sizeof e->group, w->group) != SL_OK)
+    if (w->nheaders > SL_WEBHOOK_HEADERS_MAX || w->id.len >= sizeof e->id ||
+        w->group.len >= sizeof e->group)
         return SL_ERR_INVALID;
     char *url = dup_slice(w->url);
     char *lines[SL_WEBHOOK_HEADERS_MAX];
@@ -79,6 +83,8 @@ sl_err wh_endpoint_apply(wh_endpoint *e, const sl_client_webhook *w, uint64_t no
         free_lines(lines, w->nheaders);
         return rc;
     }
+    copy_into(e->id, sizeof e->id, w->id);          /* fit: checked above */
+    copy_into(e->group, sizeof e->group, w->group);
     bool first = e->url == NULL;
     free(e->url);
     free_lines(e->header_lines, e->nheaders);

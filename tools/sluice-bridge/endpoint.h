@@ -33,17 +33,25 @@ typedef struct wh_endpoint {
     uint64_t timeout_ms;
     uint32_t max_in_flight;
     wh_rate rate;
-    bool listed;          /* active in the latest targets answer */
+    bool listed;          /* to be pulled: active in the latest complete targets
+                             answer, and neither deleted nor disabled since */
+    bool seen;            /* in the targets pages of the refresh under way */
+    bool gone;            /* sluiced said not_found: deleted; outcomes of its POSTs
+                             still out are dropped unreported (nothing to report to) */
     uint32_t in_flight;   /* POSTs started and not finished */
     uint64_t next_pull_ms;/* monotonic ms before which not to pull */
+    uint32_t pull_failures; /* pulls refused in a row (backs the next one off) */
     wh_post *done;        /* finished POSTs whose outcome is not reported yet */
     size_t ndone;
+    uint64_t next_report_ms; /* monotonic ms before which not to retry a failed report */
 } wh_endpoint;
 
 /* Take over the configuration of target w (id, group, url, secrets,
  * headers, limits); e must be zeroed the first time. now_ms: monotonic, for
- * the rate bucket. SL_ERR_NOMEM (e keeps its previous configuration),
- * SL_ERR_INVALID (a field too long for its buffer). */
+ * the rate bucket. POSTs already started keep what they were built with
+ * (their body, headers and signatures are their own). On error e keeps its
+ * previous configuration: SL_ERR_NOMEM, SL_ERR_INVALID (a field too long for
+ * its buffer, no secret or too many). */
 sl_err wh_endpoint_apply(wh_endpoint *e, const sl_client_webhook *w, uint64_t now_ms);
 
 /* What wh_post_start needs, borrowing from e. */

@@ -2,10 +2,11 @@
  *
  *   sluice-bridge [--connect URL] [--allow-private-targets] [--refresh-ms N]
  *                 [--idle-poll-ms N] [--pull-max N] [--drain-ms N]
- *                 [--tls-ca FILE] [--tls-server-name NAME] [--api-key KEY]
- *                 [--verbose]
+ *                 [--daemon-timeout-ms N] [--tls-ca FILE] [--tls-server-name NAME]
+ *                 [--api-key KEY] [--verbose]
  *
- * SIGTERM / SIGINT stop it cleanly (POSTs in flight finish first).
+ * SIGTERM / SIGINT stop it cleanly (POSTs in flight finish and are reported
+ * first, up to --drain-ms).
  */
 #include <errno.h>
 #include <signal.h>
@@ -37,6 +38,9 @@ static void usage(FILE *f)
             "  --idle-poll-ms N         pull an idle subscription again after N ms (default 250)\n"
             "  --pull-max N             most events per pull (default 100)\n"
             "  --drain-ms N             on stop, wait up to N ms for POSTs in flight (10000)\n"
+            "  --daemon-timeout-ms N    per call to sluiced, to connect and again to answer\n"
+            "                           (default %d): one call holds every delivery for\n"
+            "                           at most twice this\n"
             "  --tls-ca FILE            CA to verify sluiced with (tls+tcp://, wss://)\n"
             "  --tls-server-name NAME   name sluiced's certificate must carry\n"
             "  --api-key KEY            API key (scopes events:read and webhooks:write) when\n"
@@ -44,7 +48,7 @@ static void usage(FILE *f)
             "                           needed over ipc://)\n"
             "  --verbose                log every delivery attempt\n"
             "  --version, --help\n",
-            SL_CLIENT_DEFAULT_URL);
+            SL_CLIENT_DEFAULT_URL, WH_BRIDGE_DAEMON_TIMEOUT_MS);
 }
 
 /* A positive integer option value; false when it is not one. */
@@ -99,6 +103,8 @@ static int parse_args(int argc, char **argv, wh_bridge_options *opt)
             opt->pull_max = (uint32_t)n;
         else if (!strcmp(a, "--drain-ms") && parse_count(v, 600000, &n))
             opt->drain_ms = n;
+        else if (!strcmp(a, "--daemon-timeout-ms") && parse_count(v, 60000, &n))
+            opt->client.timeout_ms = n;
         else {
             fprintf(stderr, "sluice-bridge: bad option or value: %s %s (see --help)\n", a, v);
             return 2;

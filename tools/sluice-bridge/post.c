@@ -15,7 +15,9 @@
 
 /* ---- libcurl callbacks ------------------------------------------------------ */
 
-/* Keep the first SL_WEBHOOK_BODY_KEEP bytes of the response, drop the rest. */
+/* Keep the first SL_WEBHOOK_BODY_KEEP bytes of the response; when more
+ * comes, stop the transfer (returning less than n ends it with
+ * CURLE_WRITE_ERROR, which wh_post_outcome reads as "answered"). */
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
     wh_post *p = userp;
@@ -23,6 +25,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
     size_t take = n < room ? n : room;
     memcpy(p->response + p->response_len, data, take);
     p->response_len += take;
+    if (take < n) {
+        p->body_cut = true;
+        return 0;
+    }
     return n;
 }
 
@@ -32,6 +38,11 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
     wh_post *p = userp;
     size_t n = size * nmemb;
     static const char name[] = "retry-after:";
+    p->head_bytes += n;
+    if (p->head_bytes > WH_POST_HEAD_MAX) {
+        p->head_too_large = true;
+        return 0; /* ends the transfer with CURLE_WRITE_ERROR */
+    }
     if (n > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
         sl_slice v = {data + sizeof name - 1, n - (sizeof name - 1)};
         while (v.len && (v.ptr[0] == ' ' || v.ptr[0] == '\t'))
@@ -136,14 +147,17 @@ static sl_err configure(wh_post *p, const wh_post_target *t)
 sl_err wh_post_start(wh_post *p, wh_signer *signer, const wh_post_target *target,
                      const sl_client_delivery *d, uint64_t now_ms, uint64_t now_us)
 {
-    if (d->token.len > SL_TOKEN_LEN || target->nsecrets == 0)
-        return SL_ERR_INVALID;
+    jb_init(&p->body);
+    if (d->token.len == 0 || d->token.len > SL_TOKEN_LEN)
+        return SL_ERR_INVALID; /* p->token stays "": nothing to report */
     memcpy(p->token, d->token.ptr, d->token.len);
     p->token[d->token.len] = '\0';
     p->attempt = d->attempt;
     p->sent_ms = now_ms;
     p->started_us = now_us;
-    jb_init(&p->body);
+    p->lease_end_us = now_us + (2 * target->timeout_ms + 1000) * 1000;
+    if (target->nsecrets == 0)
+        return SL_ERR_INVALID;
     wh_envelope_event ev = {d->event.id, d->event.topic, d->event.ts_ms,
                             d->event.content_type, d->event.payload};
     sl_err rc = wh_envelope_build(&p->body, &ev);
@@ -163,6 +177,8 @@ static const char *error_code(const wh_post *p, CURLcode result)
 {
     if (p->guard.refused)
         return "refused_target";
+    if (p->head_too_large)
+        return "headers_too_large";
     switch (result) {
     case CURLE_OPERATION_TIMEDOUT:
         return "timeout";
@@ -192,7 +208,10 @@ static const char *error_code(const wh_post *p, CURLcode result)
 void wh_post_outcome(const wh_post *p, sl_webhook_attempt *a)
 {
     long status = 0;
-    bool answered = !p->start_failed && p->result == CURLE_OK;
+    /* a body cut at the cap was answered; a head cut at its cap has a status
+     * line but is no usable answer (an error with the status) */
+    bool cut = p->result == CURLE_WRITE_ERROR && (p->body_cut || p->head_too_large);
+    bool answered = !p->start_failed && (p->result == CURLE_OK || cut);
     if (answered)
         curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
     memset(a, 0, sizeof *a);
@@ -200,7 +219,7 @@ void wh_post_outcome(const wh_post *p, sl_webhook_attempt *a)
     a->http_status = answered && status > 0 && status < 1000 ? (uint32_t)status : 0;
     if (p->start_failed)
         a->error = sl_slice_of("bridge_error");
-    else if (a->http_status == 0)
+    else if (a->http_status == 0 || p->head_too_large)
         a->error = sl_slice_of(error_code(p, p->result));
     a->latency_us = p->finished_us > p->started_us ? p->finished_us - p->started_us : 0;
     a->body = (sl_slice){p->response, p->response_len};

@@ -11,8 +11,17 @@
  * (envelope.h), headers X-Webhook-Id / -Event / -Timestamp / -Signature /
  * -Attempt, webhook-id / -timestamp / -signature (signature.h, every live
  * secret), User-Agent sluice-webhooks/<version>, Content-Type
- * application/json, then the subscription's custom headers. No redirects,
- * http and https only, the target address checked by target_guard.h.
+ * application/json, then the subscription's custom headers. No redirects
+ * (a 3xx is an answer like any other: a failure), http and https only, the
+ * target address checked by target_guard.h.
+ *
+ * The response: its status, Retry-After, and the first SL_WEBHOOK_BODY_KEEP
+ * bytes of its body are kept. Once that much body is in, the transfer stops
+ * (the status decides: a 2xx is a success however long the body would
+ * have been), so a huge or never-ending body neither streams for the whole
+ * timeout nor turns a 2xx into a timeout. A response head over
+ * WH_POST_HEAD_MAX bytes stops the transfer too: a failure,
+ * "headers_too_large".
  */
 #ifndef SLUICE_BRIDGE_POST_H
 #define SLUICE_BRIDGE_POST_H
@@ -28,6 +37,8 @@
 #include "tools/common/json_buf.h"
 #include "tools/sluice-bridge/signature.h"
 #include "tools/sluice-bridge/target_guard.h"
+
+#define WH_POST_HEAD_MAX (64u * 1024u) /* bytes of response head (all header lines) */
 
 /* What a POST needs from its subscription (borrowed during wh_post_start). */
 typedef struct wh_post_target {
@@ -49,8 +60,14 @@ typedef struct wh_post {
     uint32_t attempt;                    /* the delivery's attempt number */
     uint64_t sent_ms;                    /* wall clock when it started */
     uint64_t started_us;                 /* monotonic start, for the latency */
+    uint64_t lease_end_us;               /* monotonic: when sluiced's lease of the delivery
+                                            (2 x timeout + 1 s from the pull) is over at
+                                            the latest; a report after it is only "stale" */
     char response[SL_WEBHOOK_BODY_KEEP]; /* first bytes of the response body */
     size_t response_len;
+    bool body_cut;                       /* the transfer was stopped once response was full */
+    size_t head_bytes;                   /* response header bytes seen */
+    bool head_too_large;                 /* stopped: more than WH_POST_HEAD_MAX of them */
     uint64_t retry_after_ms;             /* from a Retry-After header; 0: none */
     char error_text[CURL_ERROR_SIZE];    /* libcurl's message, for the log */
     bool start_failed;                   /* set by the bridge: it never went out */
@@ -62,8 +79,11 @@ typedef struct wh_post {
 
 /* Build and configure the POST of delivery d to target; the caller then adds
  * p->easy to its multi handle. p must be zeroed. signer is borrowed during
- * the call. SL_ERR_NOMEM, SL_ERR_INVALID (a secret does not decode). On
- * failure call wh_post_free(p) all the same. */
+ * the call. SL_ERR_NOMEM, SL_ERR_INVALID (a secret does not decode, no
+ * secret, an unusable token). On failure call wh_post_free(p) all the same;
+ * p->token is "" when the delivery's token was unusable (nothing can be
+ * reported for it: its lease just ends), else p can be reported as a
+ * failed attempt. */
 sl_err wh_post_start(wh_post *p, wh_signer *signer, const wh_post_target *target,
                      const sl_client_delivery *d, uint64_t now_ms, uint64_t now_us);
 

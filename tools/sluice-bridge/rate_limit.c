@@ -52,6 +52,15 @@ bool wh_rate_take(wh_rate *r, uint64_t now_ms)
     return true;
 }
 
+void wh_rate_refund(wh_rate *r, uint32_t n)
+{
+    if (r->rate == 0)
+        return;
+    uint64_t cap = burst_milli(r->rate);
+    uint64_t add = (uint64_t)n * MILLI;
+    r->milli = add >= cap - (r->milli < cap ? r->milli : cap) ? cap : r->milli + add;
+}
+
 uint64_t wh_rate_ready_at(wh_rate *r, uint64_t now_ms)
 {
     if (r->rate == 0)

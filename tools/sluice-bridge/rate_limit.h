@@ -28,6 +28,10 @@ void wh_rate_set(wh_rate *r, uint32_t rate, uint64_t now_ms);
 /* Take one token if there is one: true when the request may go now. */
 bool wh_rate_take(wh_rate *r, uint64_t now_ms);
 
+/* Give back n tokens taken but not used (a pull that returned fewer
+ * events than it asked for), up to the burst. */
+void wh_rate_refund(wh_rate *r, uint32_t n);
+
 /* The earliest time (ms, same clock) wh_rate_take will succeed: now_ms when
  * it would now. */
 uint64_t wh_rate_ready_at(wh_rate *r, uint64_t now_ms);
