@@ -5,10 +5,16 @@
 #define SLUICE_TESTS_HTTP_CLIENT_H
 
 #include <curl/curl.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include "support.h"
 #include "tools/common/json_parse.h"
 
@@ -107,8 +113,11 @@ static inline long hf_call(http_fixture *f, const char *method, const char *path
         snprintf(ca, sizeof ca, "%s/cert.pem", f->certdir);
         curl_easy_setopt(e, CURLOPT_CAINFO, ca);
     }
-    if (curl_easy_perform(e) == CURLE_OK)
+    CURLcode cc = curl_easy_perform(e);
+    if (cc == CURLE_OK)
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
+    else if (cc != CURLE_COULDNT_CONNECT) /* that one: hf_start waiting for the daemon */
+        fprintf(stderr, "  %s %s: %s\n", method, url, curl_easy_strerror(cc));
     curl_slist_free_all(h);
     curl_easy_cleanup(e);
     r->len = r->body ? strlen(r->body) : 0;
@@ -288,6 +297,113 @@ static inline bool hr_header(const http_resp *r, const char *name, char *out, si
         line = end ? end + 2 : NULL;
     }
     return false;
+}
+
+/* ---- raw TCP (http:// fixtures only) ------------------------------------------ */
+
+/* The fixture's port (from base). */
+static inline int hf_port(const http_fixture *f)
+{
+    const char *colon = strrchr(f->base, ':');
+    return colon ? atoi(colon + 1) : 0;
+}
+
+/* A TCP connection to the fixture, or -1. */
+static inline int hf_raw_connect(const http_fixture *f)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)hf_port(f));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Write all of p (a peer that closed early is fine: 0 either way; -1 on other errors). */
+static inline int hf_raw_send(int fd, const void *p, size_t len)
+{
+    const char *c = p;
+    while (len) {
+        ssize_t n = send(fd, c, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno == EPIPE || errno == ECONNRESET ? 0 : -1;
+        c += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Read into out (cap bytes, NUL-terminated) until the peer closes, out is
+ * full, or timeout_ms passes in all: bounded. Returns the bytes read; *closed
+ * (may be NULL) says whether the peer closed the connection. */
+static inline size_t hf_raw_read(int fd, char *out, size_t cap, unsigned timeout_ms, bool *closed)
+{
+    size_t got = 0;
+    uint64_t deadline = test_mono_ms() + timeout_ms;
+    if (closed)
+        *closed = false;
+    while (got + 1 < cap) {
+        uint64_t now = test_mono_ms();
+        if (now >= deadline)
+            break;
+        struct pollfd p = {fd, POLLIN, 0};
+        int rc = poll(&p, 1, (int)(deadline - now));
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0)
+            break;
+        ssize_t n = recv(fd, out + got, cap - 1 - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (closed)
+                *closed = true;
+            break;
+        }
+        got += (size_t)n;
+    }
+    out[got] = '\0';
+    return got;
+}
+
+/* One exchange on a new connection: send req, read until the server closes
+ * or timeout_ms. Returns the bytes read (out NUL-terminated), or -1 when
+ * the connection could not be made. */
+static inline long hf_raw(const http_fixture *f, const void *req, size_t len, char *out, size_t cap,
+                          unsigned timeout_ms, bool *closed)
+{
+    int fd = hf_raw_connect(f);
+    if (fd < 0)
+        return -1;
+    hf_raw_send(fd, req, len);
+    size_t n = hf_raw_read(fd, out, cap, timeout_ms, closed);
+    close(fd);
+    return (long)n;
+}
+
+/* The status of a raw response ("HTTP/1.1 404 ..."), or 0. */
+static inline int hf_raw_status(const char *resp)
+{
+    if (strncmp(resp, "HTTP/1.", 7) != 0 || strlen(resp) < 12)
+        return 0;
+    return atoi(resp + 9);
+}
+
+/* How many responses (status lines) a raw read holds. */
+static inline int hf_raw_count(const char *resp)
+{
+    int n = 0;
+    for (const char *p = resp; (p = strstr(p, "HTTP/1.")) != NULL; p += 7)
+        n++;
+    return n;
 }
 
 #endif

@@ -8,6 +8,7 @@
 #include "daemon_client.h"
 #include "http_client.h"
 #include "proto/client_keys.h"
+#include "tools/sluiced/auth_rate.h"
 #include "unit.h"
 
 static const char *const auth_on[] = {"--auth", "on", NULL};
@@ -166,6 +167,140 @@ TEST(test_public_http_listener_requires_auth_or_insecure)
     test_daemon_cleanup(&d);
 }
 
+/* The key is checked before the body is read or parsed: a bad key gets 401
+ * whatever its body, and every request of a key takes from its rate, the
+ * malformed ones too. */
+TEST(test_key_is_checked_before_the_body)
+{
+    http_fixture f;
+    REQUIRE(hf_start(&f, false, auth_on) == 0);
+    http_resp r;
+    const char *bogus = "X-API-Key: slk_0000000000000000_nope";
+    CHECK(hf_call(&f, "POST", "/v1/events", "{\"topic\": ", bogus, &r) == 401);
+    CHECK(hr_str_eq(&r, "code", "unauthorized"));
+    hr_free(&r);
+    CHECK(hf_call(&f, "POST", "/v1/groups", "{\"name\": 7}", bogus, &r) == 401);
+    hr_free(&r);
+    CHECK(hf_call(&f, "GET", "/v1/groups?page=0", NULL, bogus, &r) == 401);
+    hr_free(&r);
+    CHECK(hf_call(&f, "POST", "/v1/groups", "{\"name\": \"x\"}", "Content-Type: text/plain", &r) ==
+          401);
+    hr_free(&r);
+    /* a key without the scope: 403 before its body is looked at */
+    char reader[128], limited[128];
+    REQUIRE(make_key(&f, "events:read", NULL, 0, reader, sizeof reader) == 0);
+    snprintf(f.api_key, sizeof f.api_key, "%s", reader);
+    CHECK(hf_call(&f, "POST", "/v1/groups", "{\"name\": 7}", NULL, &r) == 403);
+    hr_free(&r);
+    /* rate: 3 a minute; three malformed requests spend it */
+    REQUIRE(make_key(&f, "*", NULL, 3, limited, sizeof limited) == 0);
+    snprintf(f.api_key, sizeof f.api_key, "%s", limited);
+    char v[64];
+    const char *bad[] = {"{\"name\": ", "[1]", "{\"name\": 7}"};
+    for (int i = 0; i < 3; i++) {
+        long st = hf_call(&f, "POST", "/v1/groups", bad[i], NULL, &r);
+        CHECK(st == 400 || st == 422);
+        CHECK(hr_header(&r, "X-RateLimit-Remaining", v, sizeof v) && atoi(v) == 2 - i);
+        hr_free(&r);
+    }
+    CHECK(hf_call(&f, "POST", "/v1/groups", "{\"name\": \"ok\"}", NULL, &r) == 429);
+    CHECK(hr_header(&r, "Retry-After", v, sizeof v) && atoi(v) >= 1);
+    hr_free(&r);
+    /* /metrics needs stats:read; HEAD answers without a body */
+    snprintf(f.api_key, sizeof f.api_key, "%s", reader);
+    CHECK(hf_call(&f, "GET", "/metrics", NULL, NULL, &r) == 403);
+    hr_free(&r);
+    f.api_key[0] = '\0';
+    const char *head = "HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    char out[2048];
+    REQUIRE(hf_raw(&f, head, strlen(head), out, sizeof out, 3000, NULL) > 0);
+    CHECK(hf_raw_status(out) == 401);
+    CHECK(strstr(out, "\r\n\r\n") && strstr(out, "\r\n\r\n")[4] == '\0');
+    CHECK(hf_stop(&f) == 0);
+}
+
+/* A token sent where it does not belong never comes back in a reply. */
+TEST(test_token_never_echoed)
+{
+    http_fixture f;
+    REQUIRE(hf_start(&f, false, auth_on) == 0);
+    char admin[128], orders[128];
+    REQUIRE(make_key(&f, "*", NULL, 0, admin, sizeof admin) == 0);
+    REQUIRE(make_key(&f, "events:write,events:read", "order.>", 0, orders, sizeof orders) == 0);
+    snprintf(f.api_key, sizeof f.api_key, "%s", admin);
+    http_resp r;
+    char body[512];
+    snprintf(body, sizeof body, "{\"name\": \"g\", \"key\": \"%s\"}", admin);
+    CHECK(hf_call(&f, "POST", "/v1/groups", body, NULL, &r) == 422);
+    CHECK(r.body && !strstr(r.body, admin));
+    hr_free(&r);
+    char path[256];
+    snprintf(path, sizeof path, "/v1/keys/%s", admin);
+    CHECK(hf_call(&f, "GET", path, NULL, NULL, &r) == 422);
+    CHECK(r.body && !strstr(r.body, admin + 22)); /* not even the secret part */
+    hr_free(&r);
+    snprintf(f.api_key, sizeof f.api_key, "%s", orders);
+    CHECK(hf_call(&f, "GET", "/v1/topics", NULL, NULL, &r) == 403);
+    CHECK(r.body && !strstr(r.body, orders));
+    hr_free(&r);
+    snprintf(f.api_key, sizeof f.api_key, "%s", admin); /* a near miss */
+    size_t last = strlen(f.api_key) - 1;
+    f.api_key[last] = f.api_key[last] == 'A' ? 'B' : 'A';
+    CHECK(hf_call(&f, "GET", "/v1/stats", NULL, NULL, &r) == 401);
+    CHECK(r.body && !strstr(r.body, admin + 22));
+    hr_free(&r);
+    CHECK(!file_contains(f.d.log_path, admin + 22));
+    CHECK(!file_contains(f.d.log_path, orders + 22));
+    CHECK(hf_stop(&f) == 0);
+}
+
+/* The token bucket at its edges, on the table itself. */
+TEST(test_rate_bucket_edges)
+{
+    sl_rate_table *t = NULL;
+    REQUIRE(sl_rate_table_new(&t) == SL_OK);
+    sl_rate_verdict v;
+    const uint64_t t0 = 1700000000000ull;
+    /* 1 a minute (and 0, which counts as 1) */
+    sl_rate_take(t, "key_0000000000000001", 0, t0, &v);
+    CHECK(v.allowed && v.limit == 1 && v.remaining == 0);
+    CHECK(v.reset_s == (t0 + 60000) / 1000);
+    sl_rate_take(t, "key_0000000000000001", 0, t0, &v);
+    CHECK(!v.allowed && v.retry_after_s == 60);
+    sl_rate_take(t, "key_0000000000000001", 0, t0 + 59999, &v);
+    CHECK(!v.allowed && v.retry_after_s == 1);
+    sl_rate_take(t, "key_0000000000000001", 0, t0 + 60000, &v);
+    CHECK(v.allowed);
+    /* a clock going backwards adds nothing and breaks nothing */
+    sl_rate_take(t, "key_0000000000000001", 0, t0, &v);
+    CHECK(!v.allowed && v.retry_after_s >= 1);
+    sl_rate_take(t, "key_0000000000000001", 0, 0, &v);
+    CHECK(!v.allowed && v.retry_after_s >= 1);
+    /* the largest rate: no overflow in units, a full bucket */
+    sl_rate_take(t, "key_0000000000000002", UINT32_MAX, t0, &v);
+    CHECK(v.allowed && v.limit == UINT32_MAX && v.remaining == UINT32_MAX - 1);
+    sl_rate_take(t, "key_0000000000000002", UINT32_MAX, UINT64_MAX / 2, &v);
+    CHECK(v.allowed && v.remaining == UINT32_MAX - 1);
+    /* a changed rate starts full */
+    sl_rate_take(t, "key_0000000000000003", 2, t0, &v);
+    sl_rate_take(t, "key_0000000000000003", 2, t0, &v);
+    sl_rate_take(t, "key_0000000000000003", 2, t0, &v);
+    CHECK(!v.allowed);
+    sl_rate_take(t, "key_0000000000000003", 5, t0, &v);
+    CHECK(v.allowed && v.remaining == 4);
+    /* many keys: the table stays bounded and each key still gets its own
+     * bucket or a fresh one, never another key's */
+    char id[32];
+    for (unsigned i = 0; i < 5000; i++) {
+        snprintf(id, sizeof id, "key_%016x", i + 100);
+        sl_rate_take(t, id, 1, t0, &v);
+        CHECK(v.allowed);
+    }
+    sl_rate_table_free(t);
+}
+
 UNIT_MAIN("test_http_auth", UNIT_CASE(test_keys_scopes_and_topics),
           UNIT_CASE(test_rate_limit_headers_and_429),
-          UNIT_CASE(test_public_http_listener_requires_auth_or_insecure))
+          UNIT_CASE(test_public_http_listener_requires_auth_or_insecure),
+          UNIT_CASE(test_key_is_checked_before_the_body), UNIT_CASE(test_token_never_echoed),
+          UNIT_CASE(test_rate_bucket_edges))

@@ -303,8 +303,9 @@ static bool check_scope(const sl_apikey_view *k, sl_op op, sl_auth_result *out)
     return false;
 }
 
-/* The key behind token, checked for req, inside read transaction t. */
-static void check_key(sl_auth *a, sl_txn *t, sl_slice token, const sl_request *req,
+/* The key behind token, checked for op (and, when req is not NULL, req's
+ * topics), inside read transaction t. */
+static void check_key(sl_auth *a, sl_txn *t, sl_slice token, sl_op op, const sl_request *req,
                       bool apply_rate, uint64_t now_ms, sl_auth_result *out)
 {
     sl_apikey_view k;
@@ -320,14 +321,15 @@ static void check_key(sl_auth *a, sl_txn *t, sl_slice token, const sl_request *r
     snprintf(out->key_id, sizeof out->key_id, "%s", k.id);
     if (apply_rate && !check_rate(a, &k, now_ms, out))
         return;
-    if (!check_scope(&k, req->op, out))
+    if (!check_scope(&k, op, out))
         return;
-    if (k.config.npatterns > 0)
+    if (req && k.config.npatterns > 0)
         check_topics(t, &k, req, out);
 }
 
-void sl_auth_check(sl_auth *a, sl_slice token, const sl_request *req, bool apply_rate,
-                   uint64_t now_ms, sl_auth_result *out)
+/* sl_auth_check and sl_auth_check_op: req NULL checks no topics. */
+static void check(sl_auth *a, sl_slice token, sl_op op, const sl_request *req, bool apply_rate,
+                  uint64_t now_ms, sl_auth_result *out)
 {
     memset(out, 0, sizeof *out);
     out->index = -1;
@@ -343,6 +345,18 @@ void sl_auth_check(sl_auth *a, sl_slice token, const sl_request *req, bool apply
         deny_storage(out, rc);
         return;
     }
-    check_key(a, &t, token, req, apply_rate, now_ms, out);
+    check_key(a, &t, token, op, req, apply_rate, now_ms, out);
     sl_txn_abort(&t);
+}
+
+void sl_auth_check(sl_auth *a, sl_slice token, const sl_request *req, bool apply_rate,
+                   uint64_t now_ms, sl_auth_result *out)
+{
+    check(a, token, req->op, req, apply_rate, now_ms, out);
+}
+
+void sl_auth_check_op(sl_auth *a, sl_slice token, sl_op op, bool apply_rate, uint64_t now_ms,
+                      sl_auth_result *out)
+{
+    check(a, token, op, NULL, apply_rate, now_ms, out);
 }

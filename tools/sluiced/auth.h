@@ -58,6 +58,16 @@ typedef struct sl_auth_result {
 void sl_auth_check(sl_auth *a, sl_slice token, const sl_request *req, bool apply_rate,
                    uint64_t now_ms, sl_auth_result *out);
 
+/* The checks that need only the token and the op: a token is there and is
+ * a live key (401), its rate bucket has a token when apply_rate (429), it
+ * has the op's scope (403); not the topic limits, which need the decoded
+ * request. The HTTP API runs this before it reads a body, so a request
+ * without a valid key is refused before any of its body is parsed, and a
+ * key's rate counts every request, malformed ones too; then sl_auth_check
+ * without the rate on the decoded request. Fills *out like sl_auth_check. */
+void sl_auth_check_op(sl_auth *a, sl_slice token, sl_op op, bool apply_rate, uint64_t now_ms,
+                      sl_auth_result *out);
+
 /* The scope bit op needs (SL_SCOPE_* of core/apikey.h); 0: any valid key
  * (ping). */
 uint32_t sl_auth_scope_of(sl_op op);

@@ -311,6 +311,8 @@ static sl_err write_link(json_buf *out, const char *name, const http_page *pg, u
     if (rc != SL_OK || !present)
         return rc == SL_OK ? jb_null(out) : rc;
     char link[2048];
+    if (pg->path.len > sizeof link / 2)
+        return jb_null(out); /* cannot be a list route's path: no link rather than a cut one */
     size_t n = (size_t)snprintf(link, sizeof link, "%.*s?", (int)pg->path.len, pg->path.ptr);
     for (size_t i = 0; i < pg->query.len && n < sizeof link - 64;) {
         size_t end = i;
@@ -381,7 +383,30 @@ static sl_err write_page_meta(json_buf *out, const http_route *r, const http_pag
     return rc == SL_OK ? jb_end_object(out) : rc;
 }
 
-/* A paged list: the window of the data key's array. */
+/* Does the reply carry a cursor to more items (a "next_..." key with a
+ * non-empty string or a non-zero uint: next_after, next_before)? */
+static bool has_cursor(const top_map *m)
+{
+    sl_mp_cursor c = m->start;
+    for (uint32_t i = 0; i < m->count; i++) {
+        sl_mp_item k, v;
+        if (sl_mp_read(&c, &k) != SL_OK)
+            return false;
+        sl_mp_cursor at = c;
+        if (k.type == SL_MP_STR && k.bytes.len > 5 && memcmp(k.bytes.ptr, "next_", 5) == 0 &&
+            sl_mp_read(&at, &v) == SL_OK &&
+            ((v.type == SL_MP_STR && v.bytes.len > 0) || (v.type == SL_MP_UINT && v.u > 0)))
+            return true;
+        if (sl_mp_skip(&c) != SL_OK)
+            return false;
+    }
+    return false;
+}
+
+/* A paged list: the window of the data key's array. P_LIMIT routes asked
+ * the op for exactly page * per_page items, so this page ends where the
+ * op's cursor (kept in meta) continues; there is a next page when that
+ * cursor is set and the next page is still within the op's limit. */
 static sl_err write_list(json_buf *out, const http_route *r, const top_map *m,
                          const http_page *pg)
 {
@@ -395,6 +420,8 @@ static sl_err write_list(json_buf *out, const http_route *r, const top_map *m,
     if (w.shown > pg->per_page)
         w.shown = pg->per_page;
     w.more = it.count > w.offset + w.shown;
+    if (r->paging == P_LIMIT)
+        w.more = w.more || (has_cursor(m) && (pg->page + 1) * pg->per_page <= r->limit_max);
     sl_err rc = jb_key_cstr(out, "data");
     if (rc == SL_OK)
         rc = jb_begin_array(out);

@@ -183,6 +183,8 @@ int http_percent_decode(sl_slice s, bool plus_is_space, char *out, size_t cap, s
             if (hi < 0 || lo < 0)
                 return -1;
             c = (char)(hi << 4 | lo);
+            if (c == '\0')
+                return -1;
             i += 2;
         } else if (c == '+' && plus_is_space) {
             c = ' ';
@@ -196,9 +198,10 @@ int http_percent_decode(sl_slice s, bool plus_is_space, char *out, size_t cap, s
     return 0;
 }
 
-bool http_query_get(sl_slice query, const char *name, sl_slice *value)
+int http_query_get(sl_slice query, const char *name, sl_slice *value)
 {
     size_t n = strlen(name), i = 0;
+    int found = 0;
     while (i < query.len) {
         size_t end = i;
         while (end < query.len && query.ptr[end] != '&')
@@ -206,13 +209,15 @@ bool http_query_get(sl_slice query, const char *name, sl_slice *value)
         sl_slice part = {query.ptr + i, end - i};
         if (part.len >= n && memcmp(part.ptr, name, n) == 0 &&
             (part.len == n || part.ptr[n] == '=')) {
+            if (found)
+                return -1;
             *value = part.len == n ? (sl_slice){part.ptr + n, 0}
                                    : (sl_slice){part.ptr + n + 1, part.len - n - 1};
-            return true;
+            found = 1;
         }
         i = end + 1;
     }
-    return false;
+    return found;
 }
 
 static bool all_digits(sl_slice s)
@@ -286,8 +291,11 @@ static int pack_query_param(builder *b, const http_qparam *q, uint32_t *n)
     sl_slice raw;
     char value[VALUE_MAX];
     size_t len;
-    if (!http_query_get(b->in->query, q->name, &raw))
+    int given = http_query_get(b->in->query, q->name, &raw);
+    if (given == 0)
         return 0;
+    if (given < 0)
+        return fail(b, 400, q->name, "%s: given more than once", q->name);
     if (http_percent_decode(raw, true, value, sizeof value, &len) != 0)
         return fail(b, 400, q->name, "%s: not a valid query value", q->name);
     sl_slice v = {value, len};

@@ -38,11 +38,14 @@ typedef struct http_build_in {
 int http_request_build(const http_build_in *in, msgpack_sbuffer *out, http_build_error *err);
 
 /* Percent-decode s into out (cap bytes, NUL added); '+' becomes ' ' when
- * plus_is_space. -1 when it does not fit or has a bad %XX. */
+ * plus_is_space. -1 when it does not fit, has a bad %XX, or decodes to a NUL
+ * byte (%00: every value ends up in C strings or names further on). */
 int http_percent_decode(sl_slice s, bool plus_is_space, char *out, size_t cap, size_t *len);
 
-/* The value of query parameter name (raw, still encoded); false if absent. */
-bool http_query_get(sl_slice query, const char *name, sl_slice *value);
+/* The value of query parameter name (raw, still encoded): 1 when given once
+ * (*value set), 0 when absent, -1 when given more than once (bad_request,
+ * like a key given twice in a request). */
+int http_query_get(sl_slice query, const char *name, sl_slice *value);
 
 /* Parse a non-negative decimal integer (1..19 digits). -1 otherwise. */
 int http_parse_uint(sl_slice s, uint64_t *v);

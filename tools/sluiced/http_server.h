@@ -1,15 +1,21 @@
-/* http_server.h: the HTTP/JSON API (proto/HTTP.md) on nng's HTTP server.
+/* http_server.h: the HTTP/JSON API (proto/HTTP.md).
  *
- * One nng HTTP server per configured http:// or https:// URL, each with one
- * handler for the whole tree. A call is: route (http_routes.h) -> body read
- * and parsed (tools/common/json_parse.h) -> msgpack request
- * (http_request.h) -> the same decoder, auth check (auth.h) and dispatch as
- * nng requests (reads at once, writes through the writer's group commit,
+ * HTTP/1.1 served on nng streams (tcp://, tls+tcp:// for https), one
+ * listener per configured http:// or https:// URL; not on nng's own HTTP
+ * server, whose 1.5.2 request parsing corrupts the heap on some request
+ * URIs (see http_server.c). A call is: request head parsed -> route
+ * (http_routes.h) -> API key checked (auth.h: live key, scope, rate) ->
+ * body read and parsed (tools/common/json_parse.h) -> msgpack request
+ * (http_request.h) -> the same decoder, topic checks and dispatch as nng
+ * requests (reads at once, writes through the writer's group commit,
  * long-poll pulls parked there too) -> JSON response (http_reply.h). Plus
  * GET /healthz, /readyz and /metrics.
  *
  * The server (server.c) owns the sl_http. Stop order matters: stop the
- * writer first (it answers every queued and parked call), then sl_http_stop.
+ * writer first (it answers every queued and parked call; calls submitted
+ * after it stopped are answered at once), then sl_http_stop, which lets the
+ * responses being written go out (at most a few seconds), closes every
+ * connection and waits for each to be gone, then free the writer.
  */
 #ifndef SLUICE_SLUICED_HTTP_SERVER_H
 #define SLUICE_SLUICED_HTTP_SERVER_H
@@ -20,6 +26,7 @@
 #include <nng/supplemental/tls/tls.h>
 #include "core/store.h"
 #include "tools/sluiced/auth.h"
+#include "tools/sluiced/config.h"
 #include "tools/sluiced/dispatch.h"
 #include "tools/sluiced/metrics.h"
 #include "tools/sluiced/writer.h"
@@ -42,7 +49,10 @@ typedef struct sl_http sl_http;
 int sl_http_start(const sl_http_env *env, const char (*urls)[512], size_t n,
                   nng_tls_config *tls, sl_http **out);
 
-/* Stop the servers and free h. NULL is ignored. */
+/* Stop accepting, let the responses being written drain (bounded), close
+ * every connection and wait for each call still running to end (the
+ * writer must be stopped first, so none waits in it), then free h. NULL
+ * is ignored. */
 void sl_http_stop(sl_http *h);
 
 #endif
