@@ -105,6 +105,11 @@ static int listen_on(sl_server *srv, const char *url)
     if (strncmp(url, "ipc://", 6) == 0 && srv->nipc_listeners < SL_LISTEN_MAX)
         srv->ipc_listeners[srv->nipc_listeners++] = nng_listener_id(l);
     sl_log_info("listening on %s", url);
+    if (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0)
+        sl_log_warn("%s: ws:// and wss:// are served by nng 1.5.2's HTTP server, which "
+                    "overruns a buffer on request paths ending in a %%XX escape (before any "
+                    "key is checked); prefer tcp:// or tls+tcp://, or keep this listener "
+                    "on a trusted network", url);
     return 0;
 }
 
