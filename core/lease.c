@@ -4,9 +4,12 @@
  * lease due now (webhook retry).
  * See lease.h and lease_record.h; record layouts in core/FORMAT.md.
  *
- * Every lease has a due entry gid(4) due_ms(8) seq(8) in DB_DUE. A pull walks
- * the group's due entries up to now (ended leases, waiting leases), then new
- * events from the group's cursor. Nothing here allocates: records are
+ * Every lease has a due entry gid(4) due_ms(8) seq(8) in DB_DUE, except the
+ * first deliveries of a pull: they share one batch entry gid(4) due_ms(8)
+ * first_seq(8) 0x01 -> last_seq(8), and their records (version 2) say so, so
+ * an ack of one is a single delete. A pull walks the group's due entries up
+ * to now (ended leases, waiting leases; a batch entry by walking the leases of
+ * its range that it still covers), then new events from the group's cursor. Nothing here allocates: records are
  * decoded into stack structs, and the group record is written once per call.
  */
 #include "lease.h"
@@ -29,10 +32,11 @@
 
 /* ---- the lease record --------------------------------------------------- */
 
-static size_t lease_encode(const sl_lease_rec *r, uint8_t *buf)
+/* version: SL_LEASE_RECORD_VERSION or SL_LEASE_RECORD_VERSION_BATCH. */
+static size_t lease_encode(const sl_lease_rec *r, uint8_t version, uint8_t *buf)
 {
     uint16_t rlen = r->reason_len > SL_REASON_MAX ? SL_REASON_MAX : r->reason_len;
-    buf[0] = SL_LEASE_RECORD_VERSION;
+    buf[0] = version;
     buf[1] = (uint8_t)r->state;
     sl_put_u32(buf + 2, r->attempt);
     sl_put_u64(buf + 6, r->due_ms);
@@ -47,7 +51,7 @@ static sl_err lease_decode(MDB_val v, sl_lease_rec *out)
     const uint8_t *p = v.mv_data;
     if (v.mv_size < 1)
         return SL_ERR_CORRUPT;
-    if (p[0] != SL_LEASE_RECORD_VERSION)
+    if (p[0] != SL_LEASE_RECORD_VERSION && p[0] != SL_LEASE_RECORD_VERSION_BATCH)
         return SL_ERR_VERSION;
     if (v.mv_size < LEASE_FIXED_LEN)
         return SL_ERR_CORRUPT;
@@ -56,6 +60,9 @@ static sl_err lease_decode(MDB_val v, sl_lease_rec *out)
         return SL_ERR_CORRUPT;
     if (p[1] != SL_LEASE_IN_FLIGHT && p[1] != SL_LEASE_WAITING)
         return SL_ERR_CORRUPT;
+    if (p[0] == SL_LEASE_RECORD_VERSION_BATCH && p[1] != SL_LEASE_IN_FLIGHT)
+        return SL_ERR_CORRUPT;
+    out->batch = p[0] == SL_LEASE_RECORD_VERSION_BATCH;
     out->state = (sl_lease_state)p[1];
     out->attempt = sl_get_u32(p + 2);
     out->due_ms = sl_get_u64(p + 6);
@@ -94,23 +101,31 @@ static sl_err due_del(sl_txn *w, uint32_t gid, uint64_t due_ms, uint64_t seq)
     return rc == 0 || rc == MDB_NOTFOUND ? SL_OK : sl_err_from_mdb(rc);
 }
 
+/* Write the record alone (no due entry), as the given version. */
+static sl_err lease_write(sl_txn *w, uint32_t gid, uint64_t seq, const sl_lease_rec *rec,
+                          uint8_t version)
+{
+    uint8_t key[SL_GID_SEQ_KEY_LEN], buf[LEASE_RECORD_MAX];
+    sl_gid_seq_key(key, gid, seq);
+    MDB_val k = {sizeof key, key}, v = {lease_encode(rec, version, buf), buf};
+    int mrc = mdb_put(w->txn, sl_dbi(w, SL_DB_LEASES), &k, &v, 0);
+    return mrc ? sl_err_from_mdb(mrc) : SL_OK;
+}
+
 sl_err sl_lease_rec_put(sl_txn *w, uint32_t gid, uint64_t seq, const sl_lease_rec *rec,
                         const sl_lease_rec *old)
 {
-    bool moved = !old || old->due_ms != rec->due_ms;
-    sl_err rc = old && moved ? due_del(w, gid, old->due_ms, seq) : SL_OK;
+    /* a batch lease has no entry of its own yet: it gets one now */
+    bool moved = !old || old->batch || old->due_ms != rec->due_ms;
+    sl_err rc = old && !old->batch && moved ? due_del(w, gid, old->due_ms, seq) : SL_OK;
+    if (rc == SL_OK)
+        rc = lease_write(w, gid, seq, rec, SL_LEASE_RECORD_VERSION);
     if (rc != SL_OK)
         return rc;
-    uint8_t key[SL_GID_SEQ_KEY_LEN], buf[LEASE_RECORD_MAX];
-    sl_gid_seq_key(key, gid, seq);
-    MDB_val k = {sizeof key, key}, v = {lease_encode(rec, buf), buf};
-    int mrc = mdb_put(w->txn, sl_dbi(w, SL_DB_LEASES), &k, &v, 0);
-    if (mrc != 0)
-        return sl_err_from_mdb(mrc);
     return moved ? due_put(w, gid, rec->due_ms, seq) : SL_OK;
 }
 
-sl_err sl_lease_rec_del(sl_txn *w, uint32_t gid, uint64_t seq, uint64_t due_ms)
+sl_err sl_lease_rec_del(sl_txn *w, uint32_t gid, uint64_t seq, const sl_lease_rec *lease)
 {
     uint8_t key[SL_GID_SEQ_KEY_LEN];
     sl_gid_seq_key(key, gid, seq);
@@ -118,7 +133,66 @@ sl_err sl_lease_rec_del(sl_txn *w, uint32_t gid, uint64_t seq, uint64_t due_ms)
     int rc = mdb_del(w->txn, sl_dbi(w, SL_DB_LEASES), &k, NULL);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return sl_err_from_mdb(rc);
-    return due_del(w, gid, due_ms, seq);
+    return lease->batch ? SL_OK : due_del(w, gid, lease->due_ms, seq);
+}
+
+/* ---- batch due entries ------------------------------------------------------ */
+
+static void due_batch_key(uint8_t key[SL_DUE_BATCH_KEY_LEN], uint32_t gid, uint64_t due_ms,
+                          uint64_t first)
+{
+    sl_due_key(key, gid, due_ms, first);
+    key[SL_DUE_KEY_LEN] = 1;
+}
+
+/* The batch entry covering the batch leases of [first, last] due at due_ms. */
+static sl_err due_batch_put(sl_txn *w, uint32_t gid, uint64_t due_ms, uint64_t first,
+                            uint64_t last)
+{
+    uint8_t key[SL_DUE_BATCH_KEY_LEN], val[8];
+    due_batch_key(key, gid, due_ms, first);
+    sl_put_u64(val, last);
+    MDB_val k = {sizeof key, key}, v = {sizeof val, val};
+    int rc = mdb_put(w->txn, sl_dbi(w, SL_DB_DUE), &k, &v, 0);
+    return rc ? sl_err_from_mdb(rc) : SL_OK;
+}
+
+static sl_err due_batch_del(sl_txn *w, uint32_t gid, uint64_t due_ms, uint64_t first)
+{
+    uint8_t key[SL_DUE_BATCH_KEY_LEN];
+    due_batch_key(key, gid, due_ms, first);
+    MDB_val k = {sizeof key, key};
+    int rc = mdb_del(w->txn, sl_dbi(w, SL_DB_DUE), &k, NULL);
+    return rc == 0 || rc == MDB_NOTFOUND ? SL_OK : sl_err_from_mdb(rc);
+}
+
+/* The first lease of gid at or after seq from, up to last, that the batch
+ * entry due at due_ms covers (a batch lease with that due_ms): *found false
+ * when there is none. c is a cursor on DB_LEASES; it is positioned afresh
+ * on every call, so writes between calls are fine. */
+static sl_err batch_next(MDB_cursor *c, uint32_t gid, uint64_t due_ms, uint64_t from,
+                         uint64_t last, uint64_t *seq, sl_lease_rec *out, bool *found)
+{
+    uint8_t key[SL_GID_SEQ_KEY_LEN];
+    sl_gid_seq_key(key, gid, from);
+    MDB_val k = {sizeof key, key}, v;
+    int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    *found = false;
+    for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != SL_GID_SEQ_KEY_LEN || sl_get_u32(k.mv_data) != gid)
+            return SL_OK;
+        *seq = sl_get_u64((const uint8_t *)k.mv_data + 4);
+        if (*seq > last)
+            return SL_OK;
+        sl_err drc = lease_decode(v, out);
+        if (drc != SL_OK)
+            return drc;
+        if (out->batch && out->due_ms == due_ms) {
+            *found = true;
+            return SL_OK;
+        }
+    }
+    return rc == MDB_NOTFOUND ? SL_OK : sl_err_from_mdb(rc);
 }
 
 sl_err sl_lease_due_now(sl_txn *w, uint32_t gid, uint64_t seq, uint64_t now_ms)
@@ -245,7 +319,7 @@ static sl_err dead_letter(sl_txn *w, sl_group_rec *g, uint64_t seq, const sl_lea
     bool added = false;
     sl_err rc = sl_dlq_put(w, g->gid, seq, lease->attempt, now_ms, reason, &added);
     if (rc == SL_OK)
-        rc = sl_lease_rec_del(w, g->gid, seq, lease->due_ms);
+        rc = sl_lease_rec_del(w, g->gid, seq, lease);
     if (rc != SL_OK)
         return rc;
     uncount(g, lease->state);
@@ -273,6 +347,7 @@ typedef struct pull_run {
     sl_delivery_cb cb;     /* where deliveries go */
     void *ctx;             /* cb's context */
     MDB_cursor *due;       /* cursor on DB_DUE, opened once */
+    MDB_cursor *leases;    /* cursor on DB_LEASES (batch entries), opened once */
     sl_log_reader log;     /* event lookups for redeliveries, opened once */
     bool scan_cut;         /* stopped scanning new events at NEW_SCAN_MAX */
     sl_pull_result res;    /* what the caller gets */
@@ -305,7 +380,7 @@ static sl_err redeliver(pull_run *p, uint64_t seq, const sl_lease_rec *old)
     sl_err rc = sl_log_reader_get(&p->log, seq, &ev);
     if (rc == SL_ERR_NOT_FOUND) { /* trimmed by hard retention: nothing to deliver */
         uncount(&p->g, old->state);
-        return sl_lease_rec_del(p->w, p->g.gid, seq, old->due_ms);
+        return sl_lease_rec_del(p->w, p->g.gid, seq, old);
     }
     if (rc != SL_OK)
         return rc;
@@ -338,60 +413,119 @@ static sl_err park_waiting(pull_run *p, uint64_t seq, const sl_lease_rec *old, u
     return rc;
 }
 
+/* A lease that is due (due_ms <= now): redeliver, park or dead-letter it. */
+static sl_err handle_lease(pull_run *p, uint64_t due_ms, uint64_t seq,
+                           const sl_lease_rec *lease)
+{
+    sl_err rc;
+    if (spent(&p->g, lease)) {
+        rc = dead_letter(p->w, &p->g, seq, lease, (sl_slice){NULL, 0}, p->now_ms);
+        if (rc == SL_OK)
+            p->res.dead_lettered++;
+        return rc;
+    }
+    if (lease->state == SL_LEASE_IN_FLIGHT) {
+        uint64_t ready = sl_add_sat(due_ms, backoff_for(&p->g.config, lease->attempt));
+        if (ready > p->now_ms)
+            return park_waiting(p, seq, lease, ready);
+    } else if (pull_full(p)) {
+        return SL_OK; /* waiting, but max_inflight reached: leave it due */
+    }
+    return redeliver(p, seq, lease);
+}
+
 /* One due entry (gid, due_ms, seq) with due_ms <= now. */
 static sl_err handle_due(pull_run *p, uint64_t due_ms, uint64_t seq)
 {
     sl_lease_rec lease;
     sl_err rc = sl_lease_rec_get(p->w, p->g.gid, seq, &lease);
-    if (rc == SL_ERR_NOT_FOUND || (rc == SL_OK && lease.due_ms != due_ms))
+    if (rc == SL_ERR_NOT_FOUND || (rc == SL_OK && (lease.due_ms != due_ms || lease.batch)))
         return due_del(p->w, p->g.gid, due_ms, seq); /* stray entry: repair */
     if (rc != SL_OK)
         return rc;
-    if (spent(&p->g, &lease)) {
-        rc = dead_letter(p->w, &p->g, seq, &lease, (sl_slice){NULL, 0}, p->now_ms);
-        if (rc == SL_OK)
-            p->res.dead_lettered++;
-        return rc;
-    }
-    if (lease.state == SL_LEASE_IN_FLIGHT) {
-        uint64_t ready = sl_add_sat(due_ms, backoff_for(&p->g.config, lease.attempt));
-        if (ready > p->now_ms)
-            return park_waiting(p, seq, &lease, ready);
-    } else if (pull_full(p)) {
-        return SL_OK; /* waiting, but max_inflight reached: leave it due */
-    }
-    return redeliver(p, seq, &lease);
+    return handle_lease(p, due_ms, seq, &lease);
 }
 
-/* The key after (due_ms, seq) in the group's due order; false at the end. */
-static bool due_key_after(uint8_t key[SL_DUE_KEY_LEN], uint32_t gid, uint64_t due_ms,
-                          uint64_t seq)
+/* One batch entry (gid, due_ms, first) -> last with due_ms <= now: its
+ * leases in seq order. When the pull is full before the end, the entry is
+ * moved to the first lease it still covers; otherwise it goes. */
+static sl_err handle_batch(pull_run *p, uint64_t due_ms, uint64_t first, uint64_t last)
 {
-    if (seq < UINT64_MAX) {
-        sl_due_key(key, gid, due_ms, seq + 1);
-        return true;
+    uint64_t from = first;
+    for (;;) {
+        uint64_t seq;
+        sl_lease_rec lease;
+        bool found;
+        sl_err rc = batch_next(p->leases, p->g.gid, due_ms, from, last, &seq, &lease, &found);
+        if (rc != SL_OK)
+            return rc;
+        if (!found)
+            return due_batch_del(p->w, p->g.gid, due_ms, first);
+        if (p->res.delivered >= p->max) {
+            if (seq == first)
+                return SL_OK;
+            rc = due_batch_del(p->w, p->g.gid, due_ms, first);
+            return rc != SL_OK ? rc : due_batch_put(p->w, p->g.gid, due_ms, seq, last);
+        }
+        rc = handle_lease(p, due_ms, seq, &lease);
+        if (rc != SL_OK)
+            return rc;
+        if (seq == last)
+            return due_batch_del(p->w, p->g.gid, due_ms, first);
+        from = seq + 1;
     }
-    if (due_ms == UINT64_MAX)
-        return false;
-    sl_due_key(key, gid, due_ms + 1, 0);
-    return true;
 }
 
-/* Read the due entry at or after key for gid: false when there is none. */
-static sl_err due_seek(MDB_cursor *c, const uint8_t key[SL_DUE_KEY_LEN], uint32_t gid,
-                       uint64_t *due_ms, uint64_t *seq, bool *found)
+/* A position in a group's due order: the key to seek from. */
+typedef struct due_pos {
+    uint8_t key[SL_DUE_BATCH_KEY_LEN + 1];
+    size_t len;
+} due_pos;
+
+/* One due entry as read. */
+typedef struct due_entry {
+    uint64_t due_ms;   /* when it is due */
+    uint64_t seq;      /* the lease's seq, or a batch entry's first_seq */
+    bool batch;        /* a batch entry */
+    uint64_t last;     /* batch entry: last_seq */
+} due_entry;
+
+/* The start of gid's due entries. */
+static void due_start(due_pos *pos, uint32_t gid)
 {
-    MDB_val k = {SL_DUE_KEY_LEN, (void *)key}, v;
+    sl_due_key(pos->key, gid, 0, 0);
+    pos->len = SL_DUE_KEY_LEN;
+}
+
+/* Read the due entry at or after pos for gid: *found false when there is
+ * none. Then pos is the smallest key after the entry: its key + one 0 byte
+ * (entry keys are 20 or 21 bytes, so this never overflows). */
+static sl_err due_seek(MDB_cursor *c, due_pos *pos, uint32_t gid, due_entry *e, bool *found)
+{
+    MDB_val k = {pos->len, pos->key}, v;
     int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     *found = false;
     if (rc == MDB_NOTFOUND)
         return SL_OK;
     if (rc != 0)
         return sl_err_from_mdb(rc);
-    if (k.mv_size != SL_DUE_KEY_LEN || sl_get_u32(k.mv_data) != gid)
+    if (k.mv_size < SL_DUE_KEY_LEN || sl_get_u32(k.mv_data) != gid)
         return SL_OK;
-    *due_ms = sl_get_u64((const uint8_t *)k.mv_data + 4);
-    *seq = sl_get_u64((const uint8_t *)k.mv_data + 12);
+    const uint8_t *kb = k.mv_data;
+    if (k.mv_size == SL_DUE_KEY_LEN) {
+        e->batch = false;
+    } else if (k.mv_size == SL_DUE_BATCH_KEY_LEN && kb[SL_DUE_KEY_LEN] == 1 &&
+               v.mv_size == 8) {
+        e->batch = true;
+        e->last = sl_get_u64(v.mv_data);
+    } else {
+        return SL_ERR_CORRUPT;
+    }
+    e->due_ms = sl_get_u64(kb + 4);
+    e->seq = sl_get_u64(kb + 12);
+    memcpy(pos->key, kb, k.mv_size);
+    pos->key[k.mv_size] = 0;
+    pos->len = k.mv_size + 1;
     *found = true;
     return SL_OK;
 }
@@ -399,27 +533,33 @@ static sl_err due_seek(MDB_cursor *c, const uint8_t key[SL_DUE_KEY_LEN], uint32_
 /* Step 1: leases that are due, in due order. */
 static sl_err pull_due(pull_run *p)
 {
-    uint8_t key[SL_DUE_KEY_LEN];
-    sl_due_key(key, p->g.gid, 0, 0);
+    due_pos pos;
+    due_start(&pos, p->g.gid);
     for (unsigned scanned = 0; scanned < DUE_SCAN_MAX && p->res.delivered < p->max;
          scanned++) {
-        uint64_t due_ms, seq;
+        due_entry e;
         bool found;
-        sl_err rc = due_seek(p->due, key, p->g.gid, &due_ms, &seq, &found);
+        sl_err rc = due_seek(p->due, &pos, p->g.gid, &e, &found);
         if (rc != SL_OK)
             return rc;
-        if (!found || due_ms > p->now_ms)
+        if (!found || e.due_ms > p->now_ms)
             return SL_OK;
-        bool more = due_key_after(key, p->g.gid, due_ms, seq);
-        rc = handle_due(p, due_ms, seq);
-        if (rc != SL_OK || !more)
+        rc = e.batch ? handle_batch(p, e.due_ms, e.seq, e.last) : handle_due(p, e.due_ms, e.seq);
+        if (rc != SL_OK)
             return rc;
     }
     return SL_OK;
 }
 
-/* Lease a new event (first delivery) unless it is pending already. */
-static sl_err lease_new(pull_run *p, const sl_event_view *ev)
+/* The batch leases one pull_new made: one batch due entry covers them. */
+typedef struct new_batch {
+    uint64_t first, last; /* their seqs */
+    size_t n;             /* how many */
+} new_batch;
+
+/* Lease a new event (first delivery) unless it is pending already: a batch
+ * lease (record version 2, no due entry of its own), noted in nb. */
+static sl_err lease_new(pull_run *p, const sl_event_view *ev, new_batch *nb)
 {
     sl_lease_rec lease;
     sl_err rc = sl_lease_rec_get(p->w, p->g.gid, ev->seq, &lease);
@@ -432,9 +572,12 @@ static sl_err lease_new(pull_run *p, const sl_event_view *ev)
     lease.reason_len = 0;
     rc = deliver(p, ev, &lease);
     if (rc == SL_OK)
-        rc = sl_lease_rec_put(p->w, p->g.gid, ev->seq, &lease, NULL);
+        rc = lease_write(p->w, p->g.gid, ev->seq, &lease, SL_LEASE_RECORD_VERSION_BATCH);
     if (rc != SL_OK)
         return rc;
+    if (nb->n++ == 0)
+        nb->first = ev->seq;
+    nb->last = ev->seq;
     p->g.in_flight = sl_inc32(p->g.in_flight);
     p->g.delivered++;
     return SL_OK;
@@ -451,13 +594,14 @@ static sl_err pull_new(pull_run *p)
         return rc;
     sl_event_view ev;
     unsigned skipped = 0;
+    new_batch nb = {0, 0, 0};
     while (p->res.delivered < p->max && !pull_full(p)) {
         rc = sl_log_iter_next(&it, &ev);
         if (rc != SL_OK)
             break;
         p->g.cursor = ev.seq + 1;
         if (sl_filter_set_match(&p->fs, ev.topic)) {
-            rc = lease_new(p, &ev);
+            rc = lease_new(p, &ev, &nb);
             if (rc != SL_OK)
                 break;
         } else if (++skipped >= NEW_SCAN_MAX) {
@@ -466,7 +610,12 @@ static sl_err pull_new(pull_run *p)
         }
     }
     sl_log_iter_close(&it);
-    return rc == SL_ERR_END ? SL_OK : rc;
+    if (rc == SL_ERR_END)
+        rc = SL_OK;
+    if (rc == SL_OK && nb.n) /* every lease of this pull ends at the same time */
+        rc = due_batch_put(p->w, p->g.gid, sl_add_sat(p->now_ms, p->g.config.ack_wait_ms),
+                           nb.first, nb.last);
+    return rc;
 }
 
 /* The earliest due_ms among the group's leases that a later pull could act
@@ -474,29 +623,27 @@ static sl_err pull_new(pull_run *p)
  * frees room). 0 when there is none within DUE_SCAN_MAX entries. */
 static sl_err pull_next_due(pull_run *p, uint64_t *next)
 {
-    uint8_t key[SL_DUE_KEY_LEN];
-    sl_due_key(key, p->g.gid, 0, 0);
+    due_pos pos;
+    due_start(&pos, p->g.gid);
     *next = 0;
     for (unsigned scanned = 0; scanned < DUE_SCAN_MAX; scanned++) {
-        uint64_t due_ms, seq;
+        due_entry e;
         bool found;
-        sl_err rc = due_seek(p->due, key, p->g.gid, &due_ms, &seq, &found);
+        sl_err rc = due_seek(p->due, &pos, p->g.gid, &e, &found);
         if (rc != SL_OK || !found)
             return rc;
-        if (!pull_full(p)) {
-            *next = due_ms;
+        if (!pull_full(p) || e.batch) { /* a batch entry covers in-flight leases only */
+            *next = e.due_ms;
             return SL_OK;
         }
         sl_lease_rec lease;
-        rc = sl_lease_rec_get(p->w, p->g.gid, seq, &lease);
+        rc = sl_lease_rec_get(p->w, p->g.gid, e.seq, &lease);
         if (rc == SL_OK && lease.state == SL_LEASE_IN_FLIGHT) {
-            *next = due_ms;
+            *next = e.due_ms;
             return SL_OK;
         }
         if (rc != SL_OK && rc != SL_ERR_NOT_FOUND)
             return rc;
-        if (!due_key_after(key, p->g.gid, due_ms, seq))
-            return SL_OK;
     }
     return SL_OK;
 }
@@ -536,10 +683,16 @@ sl_err sl_lease_pull(sl_txn *w, const char *group, size_t max, uint64_t now_ms,
     int mrc = mdb_cursor_open(w->txn, sl_dbi(w, SL_DB_DUE), &p.due);
     if (mrc != 0)
         return sl_err_from_mdb(mrc);
+    mrc = mdb_cursor_open(w->txn, sl_dbi(w, SL_DB_LEASES), &p.leases);
+    if (mrc != 0) {
+        mdb_cursor_close(p.due);
+        return sl_err_from_mdb(mrc);
+    }
     rc = sl_log_reader_open(w, &p.log);
     if (rc == SL_OK)
         rc = pull_steps(&p);
     sl_log_reader_close(&p.log);
+    mdb_cursor_close(p.leases);
     mdb_cursor_close(p.due);
     if (rc == SL_OK && res)
         *res = p.res;
@@ -560,7 +713,7 @@ typedef struct settle_run {
 
 static sl_err settle_ack(settle_run *s, uint64_t seq, const sl_lease_rec *lease)
 {
-    sl_err rc = sl_lease_rec_del(s->w, s->g->gid, seq, lease->due_ms);
+    sl_err rc = sl_lease_rec_del(s->w, s->g->gid, seq, lease);
     if (rc != SL_OK)
         return rc;
     uncount(s->g, lease->state);
@@ -703,24 +856,58 @@ sl_err sl_lease_settle(sl_txn *w, const char *group, sl_settle_kind kind,
 /* Move the spent, due leases of group g to its DLQ, at most *budget (which
  * is decremented), looking past at most DUE_SCAN_MAX due leases that are not
  * spent. *changed tells whether g needs writing back. */
-static sl_err expire_group(sl_txn *w, MDB_cursor *due, sl_group_rec *g, uint64_t now_ms,
-                           size_t *budget, bool *changed)
+/* The spent leases of batch entry e (due): dead-letter them, within the
+ * budget; the rest count as skipped. The entry is left for the next pull. */
+static sl_err expire_batch(sl_txn *w, MDB_cursor *leases, sl_group_rec *g, const due_entry *e,
+                           uint64_t now_ms, size_t *budget, bool *changed, unsigned *skipped)
 {
-    uint8_t key[SL_DUE_KEY_LEN];
-    sl_due_key(key, g->gid, 0, 0);
+    uint64_t from = e->seq;
+    while (*budget > 0 && *skipped < DUE_SCAN_MAX) {
+        uint64_t seq;
+        sl_lease_rec lease;
+        bool found;
+        sl_err rc = batch_next(leases, g->gid, e->due_ms, from, e->last, &seq, &lease, &found);
+        if (rc != SL_OK || !found)
+            return rc;
+        if (spent(g, &lease)) {
+            rc = dead_letter(w, g, seq, &lease, (sl_slice){NULL, 0}, now_ms);
+            if (rc != SL_OK)
+                return rc;
+            *changed = true;
+            (*budget)--;
+        } else {
+            (*skipped)++;
+        }
+        if (seq == e->last)
+            return SL_OK;
+        from = seq + 1;
+    }
+    return SL_OK;
+}
+
+static sl_err expire_group(sl_txn *w, MDB_cursor *due, MDB_cursor *leases, sl_group_rec *g,
+                           uint64_t now_ms, size_t *budget, bool *changed)
+{
+    due_pos pos;
+    due_start(&pos, g->gid);
     *changed = false;
     unsigned skipped = 0;
     while (*budget > 0 && skipped < DUE_SCAN_MAX) {
-        uint64_t due_ms, seq;
+        due_entry e;
         bool found;
-        sl_err rc = due_seek(due, key, g->gid, &due_ms, &seq, &found);
-        if (rc != SL_OK || !found || due_ms > now_ms)
+        sl_err rc = due_seek(due, &pos, g->gid, &e, &found);
+        if (rc != SL_OK || !found || e.due_ms > now_ms)
             return rc;
-        bool more = due_key_after(key, g->gid, due_ms, seq);
+        if (e.batch) {
+            rc = expire_batch(w, leases, g, &e, now_ms, budget, changed, &skipped);
+            if (rc != SL_OK)
+                return rc;
+            continue;
+        }
         sl_lease_rec lease;
-        rc = sl_lease_rec_get(w, g->gid, seq, &lease);
-        if (rc == SL_OK && lease.due_ms == due_ms && spent(g, &lease)) {
-            rc = dead_letter(w, g, seq, &lease, (sl_slice){NULL, 0}, now_ms);
+        rc = sl_lease_rec_get(w, g->gid, e.seq, &lease);
+        if (rc == SL_OK && lease.due_ms == e.due_ms && !lease.batch && spent(g, &lease)) {
+            rc = dead_letter(w, g, e.seq, &lease, (sl_slice){NULL, 0}, now_ms);
             *changed = true;
             (*budget)--;
         } else {
@@ -728,8 +915,6 @@ static sl_err expire_group(sl_txn *w, MDB_cursor *due, sl_group_rec *g, uint64_t
         }
         if (rc != SL_OK && rc != SL_ERR_NOT_FOUND)
             return rc;
-        if (!more)
-            return SL_OK;
     }
     return SL_OK;
 }
@@ -749,8 +934,8 @@ static sl_err next_group(MDB_cursor *c, const char *name, MDB_val *k, MDB_val *v
     return rc == 0 || rc == MDB_NOTFOUND ? SL_OK : sl_err_from_mdb(rc);
 }
 
-static sl_err expire_all(sl_txn *w, MDB_cursor *groups, MDB_cursor *due, uint64_t now_ms,
-                         size_t *budget)
+static sl_err expire_all(sl_txn *w, MDB_cursor *groups, MDB_cursor *due, MDB_cursor *leases,
+                         uint64_t now_ms, size_t *budget)
 {
     char name[SL_GROUP_NAME_MAX + 1] = "";
     sl_group_rec g;
@@ -766,7 +951,7 @@ static sl_err expire_all(sl_txn *w, MDB_cursor *groups, MDB_cursor *due, uint64_
         name[k.mv_size] = '\0';
         rc = sl_group_rec_load(w, name, &g);
         if (rc == SL_OK)
-            rc = expire_group(w, due, &g, now_ms, budget, &changed);
+            rc = expire_group(w, due, leases, &g, now_ms, budget, &changed);
         if (rc == SL_OK && changed)
             rc = sl_group_rec_save(w, &g);
         if (rc != SL_OK)
@@ -780,7 +965,7 @@ sl_err sl_lease_expire(sl_txn *w, uint64_t now_ms, size_t max_moves, size_t *mov
     if (!is_write(w) || !moved)
         return SL_ERR_INVALID;
     *moved = 0;
-    MDB_cursor *groups, *due;
+    MDB_cursor *groups, *due, *leases;
     int mrc = mdb_cursor_open(w->txn, sl_dbi(w, SL_DB_GROUPS), &groups);
     if (mrc != 0)
         return sl_err_from_mdb(mrc);
@@ -789,8 +974,15 @@ sl_err sl_lease_expire(sl_txn *w, uint64_t now_ms, size_t max_moves, size_t *mov
         mdb_cursor_close(groups);
         return sl_err_from_mdb(mrc);
     }
+    mrc = mdb_cursor_open(w->txn, sl_dbi(w, SL_DB_LEASES), &leases);
+    if (mrc != 0) {
+        mdb_cursor_close(due);
+        mdb_cursor_close(groups);
+        return sl_err_from_mdb(mrc);
+    }
     size_t budget = max_moves;
-    sl_err rc = expire_all(w, groups, due, now_ms, &budget);
+    sl_err rc = expire_all(w, groups, due, leases, now_ms, &budget);
+    mdb_cursor_close(leases);
     mdb_cursor_close(due);
     mdb_cursor_close(groups);
     *moved = max_moves - budget;

@@ -1,9 +1,12 @@
 /* lease_record.h: core-internal: one pending event of a group (a lease).
  *
- * DB_LEASES maps gid(4) seq(8) to a lease record; DB_DUE holds one key
- * gid(4) due_ms(8) seq(8) per lease, always equal to the lease's due_ms, so
- * a group's leases can be walked in the order they become due. The put/del
- * functions below keep the two in step. Layout in core/FORMAT.md.
+ * DB_LEASES maps gid(4) seq(8) to a lease record; DB_DUE walks a group's
+ * leases in the order they become due. A lease has either its own due entry
+ * gid(4) due_ms(8) seq(8), always equal to its due_ms, or (a first delivery,
+ * untouched since: record version 2, `batch`) it is covered by the batch due
+ * entry gid(4) due_ms(8) first_seq(8) 0x01 -> last_seq(8) its pull wrote once
+ * for all the leases it made. The put/del functions below keep the records
+ * and their entries in step. Layout in core/FORMAT.md.
  * lease.c implements these functions; dlq.c (replay) and the webhook
  * code (webhook_report.c: token decode, settle sessions, retry now) use them.
  */
@@ -18,9 +21,11 @@
 #include "lease.h"
 #include "store.h"
 
-#define SL_LEASE_RECORD_VERSION 1
+#define SL_LEASE_RECORD_VERSION 1       /* a lease with a due entry of its own */
+#define SL_LEASE_RECORD_VERSION_BATCH 2 /* same layout; covered by a batch due entry */
 #define SL_GID_SEQ_KEY_LEN 12 /* gid(4) seq(8): DB_LEASES and DB_DLQ keys */
 #define SL_DUE_KEY_LEN 20     /* gid(4) due_ms(8) seq(8): DB_DUE keys */
+#define SL_DUE_BATCH_KEY_LEN 21 /* gid(4) due_ms(8) first_seq(8) 0x01: batch entries */
 
 typedef enum sl_lease_state {
     SL_LEASE_IN_FLIGHT = 1, /* delivered; due_ms is when the lease ends */
@@ -35,6 +40,9 @@ typedef struct sl_lease_rec {
     uint64_t delivery;           /* delivery number of the last delivery */
     uint16_t reason_len;         /* bytes used in reason (last nack reason) */
     char reason[SL_REASON_MAX];  /* not NUL-terminated */
+    bool batch;                  /* read only (set by sl_lease_rec_get): an in-flight
+                                    first delivery without a due entry of its own,
+                                    covered by its pull's batch due entry */
 } sl_lease_rec;
 
 static inline void sl_gid_seq_key(uint8_t key[SL_GID_SEQ_KEY_LEN], uint32_t gid, uint64_t seq)
@@ -56,16 +64,19 @@ static inline void sl_due_key(uint8_t key[SL_DUE_KEY_LEN], uint32_t gid, uint64_
  * errors. */
 sl_err sl_lease_rec_get(sl_txn *t, uint32_t gid, uint64_t seq, sl_lease_rec *out);
 
-/* Write the lease of (gid, seq) and its due entry in write txn w. old is
- * the lease being replaced (its due entry is moved when due_ms changed), or
- * NULL when there is none. Errors: SL_ERR_MAP_FULL, SL_ERR_TXN_FULL,
- * SL_ERR_STORAGE... */
+/* Write the lease of (gid, seq) and its own due entry in write txn w (rec's
+ * batch field is ignored: the record written is version 1). old is the lease
+ * being replaced (its due entry is moved when due_ms changed; a batch lease
+ * gets an entry of its own), or NULL when there is none. Errors:
+ * SL_ERR_MAP_FULL, SL_ERR_TXN_FULL, SL_ERR_STORAGE... */
 sl_err sl_lease_rec_put(sl_txn *w, uint32_t gid, uint64_t seq, const sl_lease_rec *rec,
                         const sl_lease_rec *old);
 
-/* Delete the lease of (gid, seq) whose due_ms is due_ms, with its due entry.
- * Missing entries are not an error. Storage errors. */
-sl_err sl_lease_rec_del(sl_txn *w, uint32_t gid, uint64_t seq, uint64_t due_ms);
+/* Delete the lease of (gid, seq), as read into *lease, with its own due
+ * entry (a batch lease has none: its batch entry goes when the pull that
+ * walks it finds no lease left). Missing entries are not an error. Storage
+ * errors. */
+sl_err sl_lease_rec_del(sl_txn *w, uint32_t gid, uint64_t seq, const sl_lease_rec *lease);
 
 /* Make the waiting lease of (gid, seq) due at now_ms (no later), so the
  * next pull delivers it; attempt and delivery number are kept. The group

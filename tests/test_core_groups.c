@@ -1517,6 +1517,158 @@ TEST(test_corrupt_records_give_errors)
     fx_close(&f);
 }
 
+/* ---- batch due entries (core/FORMAT.md, "Due index") --------------------- */
+
+/* Records in db (all groups). */
+static size_t count_db(fixture *f, sl_db db)
+{
+    sl_txn r;
+    if (sl_txn_begin_read(f->store, &r) != SL_OK)
+        return (size_t)-1;
+    MDB_cursor *c;
+    size_t n = 0;
+    if (mdb_cursor_open(r.txn, sl_store_dbi(f->store, db), &c) == 0) {
+        MDB_val k, v;
+        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+            n++;
+        mdb_cursor_close(c);
+    }
+    sl_txn_abort(&r);
+    return n;
+}
+
+TEST(test_batch_leases_one_due_entry_per_pull)
+{
+    fixture f;
+    REQUIRE(fx_open(&f) == 0);
+    REQUIRE(create_simple(&f, "g", NULL, 1000, 5) == SL_OK);
+    REQUIRE(append_n(&f, "t", 5, T0, NULL) == SL_OK);
+    static got a, b, c;
+    REQUIRE(pull(&f, "g", 5, T0, &a) == SL_OK && a.n == 5);
+    CHECK_EQ_U64(count_db(&f, SL_DB_LEASES), 5);
+    CHECK_EQ_U64(count_db(&f, SL_DB_DUE), 1); /* one batch entry */
+    CHECK(ack(&f, "g", a.token[0]) == SL_TOKEN_OK);
+    CHECK(ack(&f, "g", a.token[2]) == SL_TOKEN_OK);
+    CHECK_EQ_U64(count_db(&f, SL_DB_LEASES), 3);
+    CHECK_EQ_U64(count_db(&f, SL_DB_DUE), 1);
+    REQUIRE(pull(&f, "g", 5, T0 + 999, &b) == SL_OK);
+    CHECK_EQ_U64(b.n, 0);
+    CHECK_EQ_U64(b.res.next_due_ms, T0 + 1000);
+    /* the leases end: redelivered in seq order, two now, the third next */
+    REQUIRE(pull(&f, "g", 2, T0 + 1000, &b) == SL_OK && b.n == 2);
+    CHECK_EQ_U64(b.seq[0], 2);
+    CHECK_EQ_U64(b.seq[1], 4);
+    CHECK_EQ_U64(b.attempt[0], 2);
+    CHECK_EQ_U64(count_db(&f, SL_DB_DUE), 3); /* two own entries, the batch entry */
+    CHECK(ack(&f, "g", a.token[1]) == SL_TOKEN_STALE);
+    REQUIRE(pull(&f, "g", 5, T0 + 1000, &c) == SL_OK && c.n == 1);
+    CHECK_EQ_U64(c.seq[0], 5);
+    CHECK_EQ_U64(c.attempt[0], 2);
+    CHECK_EQ_U64(count_db(&f, SL_DB_DUE), 3); /* the batch entry is gone */
+    CHECK(ack(&f, "g", b.token[0]) == SL_TOKEN_OK);
+    CHECK(ack(&f, "g", b.token[1]) == SL_TOKEN_OK);
+    CHECK(ack(&f, "g", c.token[0]) == SL_TOKEN_OK);
+    CHECK_EQ_U64(count_db(&f, SL_DB_LEASES), 0);
+    CHECK_EQ_U64(count_db(&f, SL_DB_DUE), 0);
+    sl_group_info gi;
+    REQUIRE(info(&f, "g", &gi) == SL_OK);
+    CHECK_EQ_U64(gi.in_flight, 0);
+    CHECK_EQ_U64(gi.acked, 5);
+    CHECK_EQ_U64(gi.delivered, 8);
+    /* all acked before the end: the batch entry goes at the next pull after it */
+    REQUIRE(append_n(&f, "t", 3, T0, NULL) == SL_OK);
+    REQUIRE(pull(&f, "g", 5, T0 + 2000, &a) == SL_OK && a.n == 3);
+    for (size_t i = 0; i < 3; i++)
+        CHECK(ack(&f, "g", a.token[i]) == SL_TOKEN_OK);
+    CHECK_EQ_U64(count_db(&f, SL_DB_DUE), 1);
+    REQUIRE(pull(&f, "g", 5, T0 + 3000, &b) == SL_OK);
+    CHECK_EQ_U64(b.n, 0);
+    CHECK_EQ_U64(b.res.next_due_ms, 0);
+    CHECK_EQ_U64(count_db(&f, SL_DB_DUE), 0);
+    fx_close(&f);
+}
+
+TEST(test_batch_leases_settle_expire_reopen)
+{
+    fixture f;
+    REQUIRE(fx_open(&f) == 0);
+    REQUIRE(create_simple(&f, "g", NULL, 1000, 2) == SL_OK);
+    REQUIRE(append_n(&f, "t", 4, T0, NULL) == SL_OK);
+    static got a, b;
+    REQUIRE(pull(&f, "g", 4, T0, &a) == SL_OK && a.n == 4);
+    /* nack 1 (due now), extend 2 (to T0 + 5000), term 4; 3 stays covered */
+    CHECK(settle1(&f, "g", SL_SETTLE_NACK, a.token[0], 0, NULL, T0) == SL_TOKEN_OK);
+    CHECK(settle1(&f, "g", SL_SETTLE_EXTEND, a.token[1], 5000, NULL, T0) == SL_TOKEN_OK);
+    CHECK(settle1(&f, "g", SL_SETTLE_TERM, a.token[3], 0, NULL, T0) == SL_TOKEN_OK);
+    REQUIRE(fx_reopen(&f) == 0); /* leases survive */
+    REQUIRE(pull(&f, "g", 4, T0, &b) == SL_OK && b.n == 1);
+    CHECK_EQ_U64(b.seq[0], 1);
+    CHECK_EQ_U64(b.attempt[0], 2);
+    REQUIRE(pull(&f, "g", 4, T0 + 999, &b) == SL_OK);
+    CHECK_EQ_U64(b.n, 0);
+    CHECK_EQ_U64(b.res.next_due_ms, T0 + 1000);
+    /* at T0 + 1000 seqs 1 (its second lease) and 3 end: both spent (2 deliveries
+     * for 1; 3 has one left) */
+    expire_args e = {T0 + 1000, 10, 0};
+    REQUIRE(in_write(&f, expire_op, &e) == SL_OK);
+    CHECK_EQ_U64(e.moved, 1); /* seq 1 */
+    REQUIRE(pull(&f, "g", 4, T0 + 1000, &b) == SL_OK && b.n == 1);
+    CHECK_EQ_U64(b.seq[0], 3);
+    CHECK_EQ_U64(b.attempt[0], 2);
+    e = (expire_args){T0 + 2000, 10, 0};
+    REQUIRE(in_write(&f, expire_op, &e) == SL_OK);
+    CHECK_EQ_U64(e.moved, 1); /* seq 3 */
+    REQUIRE(pull(&f, "g", 4, T0 + 5000, &b) == SL_OK && b.n == 1);
+    CHECK_EQ_U64(b.seq[0], 2);
+    CHECK_EQ_U64(b.attempt[0], 2);
+    CHECK(ack(&f, "g", b.token[0]) == SL_TOKEN_OK);
+    sl_group_info gi;
+    REQUIRE(info(&f, "g", &gi) == SL_OK);
+    CHECK_EQ_U64(gi.dlq_size, 3);
+    CHECK_EQ_U64(gi.in_flight, 0);
+    CHECK_EQ_U64(gi.waiting, 0);
+    CHECK_EQ_U64(count_db(&f, SL_DB_LEASES), 0);
+    CHECK_EQ_U64(count_db(&f, SL_DB_DUE), 0);
+    fx_close(&f);
+}
+
+/* A store written before batch entries: a version 1 lease with its own entry. */
+TEST(test_version1_lease_with_own_due_entry)
+{
+    fixture f;
+    REQUIRE(fx_open(&f) == 0);
+    REQUIRE(create_simple(&f, "g", NULL, 1000, 5) == SL_OK);
+    REQUIRE(append_n(&f, "t", 2, T0, NULL) == SL_OK);
+    /* lease (gid 1, seq 2): version 1, in flight, attempt 1, due T0 + 500,
+     * delivery 7; and its due entry. The group counts it in flight. */
+    static got a, b;
+    REQUIRE(pull(&f, "g", 2, T0, &a) == SL_OK && a.n == 2);
+    uint8_t lkey[12] = {0, 0, 0, 1}, lval[24] = {1, 1}, dkey[20] = {0, 0, 0, 1};
+    lkey[11] = 2;
+    lval[5] = 1;
+    uint64_t due = T0 + 500;
+    for (int i = 0; i < 8; i++) {
+        lval[6 + i] = (uint8_t)(due >> (56 - 8 * i));
+        dkey[4 + i] = (uint8_t)(due >> (56 - 8 * i));
+    }
+    lval[21] = 7;
+    dkey[19] = 2;
+    REQUIRE(poke_record(&f, SL_DB_LEASES, lkey, 12, lval, 24) == SL_OK);
+    REQUIRE(poke_record(&f, SL_DB_DUE, dkey, 20, "", 0) == SL_OK);
+    CHECK(ack(&f, "g", a.token[1]) == SL_TOKEN_STALE);
+    REQUIRE(pull(&f, "g", 5, T0 + 500, &b) == SL_OK && b.n == 1);
+    CHECK_EQ_U64(b.seq[0], 2);
+    CHECK_EQ_U64(b.attempt[0], 2);
+    CHECK(ack(&f, "g", b.token[0]) == SL_TOKEN_OK);
+    CHECK(ack(&f, "g", a.token[0]) == SL_TOKEN_OK);
+    CHECK_EQ_U64(count_db(&f, SL_DB_LEASES), 0);
+    CHECK_EQ_U64(count_db(&f, SL_DB_DUE), 1); /* the batch entry, until T0 + 1000 */
+    REQUIRE(pull(&f, "g", 5, T0 + 1000, &b) == SL_OK && b.n == 0);
+    CHECK_EQ_U64(count_db(&f, SL_DB_DUE), 0);
+    fx_close(&f);
+}
+
 UNIT_MAIN("test_core_groups", UNIT_CASE(test_defaults), UNIT_CASE(test_validation),
           UNIT_CASE(test_create_get_list_update_delete), UNIT_CASE(test_fan_out),
           UNIT_CASE(test_one_group_two_consumers_disjoint),
@@ -1535,4 +1687,7 @@ UNIT_MAIN("test_core_groups", UNIT_CASE(test_defaults), UNIT_CASE(test_validatio
           UNIT_CASE(test_hard_retention_drops_leases),
           UNIT_CASE(test_tokens_of_other_groups_are_invalid),
           UNIT_CASE(test_delete_removes_leases_and_dead_letters),
-          UNIT_CASE(test_bad_arguments), UNIT_CASE(test_corrupt_records_give_errors))
+          UNIT_CASE(test_bad_arguments), UNIT_CASE(test_corrupt_records_give_errors),
+          UNIT_CASE(test_batch_leases_one_due_entry_per_pull),
+          UNIT_CASE(test_batch_leases_settle_expire_reopen),
+          UNIT_CASE(test_version1_lease_with_own_due_entry))
