@@ -3,13 +3,19 @@
  * HTTP/1.1 served on nng streams (tcp://, tls+tcp:// for https), one
  * listener per configured http:// or https:// URL; not on nng's own HTTP
  * server, whose 1.5.2 request parsing corrupts the heap on some request
- * URIs (see http_server.c). A call is: request head parsed -> route
+ * URIs (see http_conn.c). A call is: request head parsed -> route
  * (http_routes.h) -> API key checked (auth.h: live key, scope, rate) ->
  * body read and parsed (tools/common/json_parse.h) -> msgpack request
  * (http_request.h) -> the same decoder, topic checks and dispatch as nng
  * requests (reads at once, writes through the writer's group commit,
  * long-poll pulls parked there too) -> JSON response (http_reply.h). Plus
  * GET /healthz, /readyz and /metrics.
+ *
+ * Files: http_server.c (listeners, start, stop), http_conn.c (connections:
+ * reading heads, framing errors, writing responses, timeouts, closing),
+ * http_call.c (one call's lifecycle), http_ops.c (the operational
+ * endpoints), http_head.c (parsing a head), http_env.h (what calls
+ * borrow). Each depends only on those after it in this list.
  *
  * The server (server.c) owns the sl_http. Stop order matters: stop the
  * writer first (it answers every queued and parked call; calls submitted
@@ -24,22 +30,8 @@
 #include <stdint.h>
 #include <nng/nng.h>
 #include <nng/supplemental/tls/tls.h>
-#include "core/store.h"
-#include "tools/sluiced/auth.h"
 #include "tools/sluiced/config.h"
-#include "tools/sluiced/dispatch.h"
-#include "tools/sluiced/metrics.h"
-#include "tools/sluiced/writer.h"
-
-/* What every call borrows; all owned by the server. */
-typedef struct sl_http_env {
-    sl_store *store;
-    sl_writer *writer;
-    sl_server_counters *counters;
-    sl_auth *auth;
-    sl_metrics *metrics;
-    uint64_t max_request_bytes;   /* larger bodies get 413 */
-} sl_http_env;
+#include "tools/sluiced/http_env.h"
 
 typedef struct sl_http sl_http;
 
