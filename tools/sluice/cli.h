@@ -220,6 +220,10 @@ void out_group_text(FILE *f, const sl_client_group *g);
 void out_group_row_header(FILE *f);
 void out_group_row(FILE *f, const sl_client_group *g);
 void out_dead_letter_text(FILE *f, const sl_client_dead_letter *dl);
+/* A dlq.list result (text or --json), with the next page's --after. */
+void out_dead_letter_list(cli *c, const sl_client_result *res);
+/* A dlq.replay / dlq.purge result; done: "replayed" or "purged". */
+void out_dlq_change(cli *c, const char *done, const sl_client_result *res);
 
 /* The name of a token status ("ok", "stale", "gone", "invalid"). */
 const char *out_token_status(sl_token_status s);

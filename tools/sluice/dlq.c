@@ -92,32 +92,6 @@ static int parse_plan(cli *c, const char *sub, int argc, char **argv, dlq_plan *
 
 /* ---- calls and output ---------------------------------------------------------------------- */
 
-static void print_list(cli *c, const sl_client_result *res)
-{
-    if (c->json) {
-        json_writer w;
-        jw_init(&w, c->out);
-        jw_begin_object(&w);
-        jw_key(&w, "dead_letters");
-        jw_begin_array(&w);
-        for (size_t i = 0; i < res->dlq_list.n; i++)
-            out_dead_letter_json(&w, &res->dlq_list.dead_letters[i]);
-        jw_end_array(&w);
-        jw_key_uint(&w, "next_after", res->dlq_list.next_after);
-        jw_end_object(&w);
-        jw_finish(&w);
-        return;
-    }
-    if (res->dlq_list.n == 0)
-        fputs("(no dead letters)\n", c->out);
-    for (size_t i = 0; i < res->dlq_list.n; i++) {
-        if (i)
-            fputc('\n', c->out);
-        out_dead_letter_text(c->out, &res->dlq_list.dead_letters[i]);
-    }
-    if (res->dlq_list.next_after != 0)
-        fprintf(c->out, "\n(more: --after %" PRIu64 ")\n", res->dlq_list.next_after);
-}
 
 static void print_one(cli *c, const sl_client_dead_letter *dl)
 {
@@ -134,23 +108,6 @@ static void print_one(cli *c, const sl_client_dead_letter *dl)
     }
 }
 
-static void print_change(cli *c, const char *done, const sl_client_result *res)
-{
-    if (c->json) {
-        json_writer w;
-        jw_init(&w, c->out);
-        jw_begin_object(&w);
-        jw_key_uint(&w, done, res->dlq_change.count);
-        jw_key_uint(&w, "remaining", res->dlq_change.remaining);
-        jw_end_object(&w);
-        jw_finish(&w);
-        return;
-    }
-    fprintf(c->out, "%s %" PRIu64 "\n", done, res->dlq_change.count);
-    if (res->dlq_change.remaining > 0)
-        fprintf(c->out, "remaining %" PRIu64 " (run the command again for the rest)\n",
-                res->dlq_change.remaining);
-}
 
 static int execute(cli *c, sl_client *client, const dlq_plan *p)
 {
@@ -168,11 +125,11 @@ static int execute(cli *c, sl_client *client, const dlq_plan *p)
     if (st != SL_CLIENT_OK)
         status = cli_report(c, &res.error, 0);
     else if (p->what == DLQ_LIST)
-        print_list(c, &res);
+        out_dead_letter_list(c, &res);
     else if (p->what == DLQ_SHOW)
         print_one(c, &res.dead_letter);
     else
-        print_change(c, p->what == DLQ_REPLAY ? "replayed" : "purged", &res);
+        out_dlq_change(c, p->what == DLQ_REPLAY ? "replayed" : "purged", &res);
     sl_client_result_free(&res);
     return status;
 }

@@ -353,3 +353,48 @@ void out_dead_letter_text(FILE *f, const sl_client_dead_letter *dl)
     fputc('\n', f);
     event_body_text(f, &dl->event);
 }
+
+void out_dead_letter_list(cli *c, const sl_client_result *res)
+{
+    if (c->json) {
+        json_writer w;
+        jw_init(&w, c->out);
+        jw_begin_object(&w);
+        jw_key(&w, "dead_letters");
+        jw_begin_array(&w);
+        for (size_t i = 0; i < res->dlq_list.n; i++)
+            out_dead_letter_json(&w, &res->dlq_list.dead_letters[i]);
+        jw_end_array(&w);
+        jw_key_uint(&w, "next_after", res->dlq_list.next_after);
+        jw_end_object(&w);
+        jw_finish(&w);
+        return;
+    }
+    if (res->dlq_list.n == 0)
+        fputs("(no dead letters)\n", c->out);
+    for (size_t i = 0; i < res->dlq_list.n; i++) {
+        if (i)
+            fputc('\n', c->out);
+        out_dead_letter_text(c->out, &res->dlq_list.dead_letters[i]);
+    }
+    if (res->dlq_list.next_after != 0)
+        fprintf(c->out, "\n(more: --after %" PRIu64 ")\n", res->dlq_list.next_after);
+}
+
+void out_dlq_change(cli *c, const char *done, const sl_client_result *res)
+{
+    if (c->json) {
+        json_writer w;
+        jw_init(&w, c->out);
+        jw_begin_object(&w);
+        jw_key_uint(&w, done, res->dlq_change.count);
+        jw_key_uint(&w, "remaining", res->dlq_change.remaining);
+        jw_end_object(&w);
+        jw_finish(&w);
+        return;
+    }
+    fprintf(c->out, "%s %" PRIu64 "\n", done, res->dlq_change.count);
+    if (res->dlq_change.remaining > 0)
+        fprintf(c->out, "remaining %" PRIu64 " (run the command again for the rest)\n",
+                res->dlq_change.remaining);
+}

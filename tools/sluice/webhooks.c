@@ -746,52 +746,7 @@ static void print_done(cli *c, const wh_plan *p, const sl_client_result *res)
     }
 }
 
-/* dead-letters: as `sluice dlq list`. */
-static void print_dead_letters(cli *c, const sl_client_result *res)
-{
-    if (c->json) {
-        json_writer w;
-        jw_init(&w, c->out);
-        jw_begin_object(&w);
-        jw_key(&w, "dead_letters");
-        jw_begin_array(&w);
-        for (size_t i = 0; i < res->dlq_list.n; i++)
-            out_dead_letter_json(&w, &res->dlq_list.dead_letters[i]);
-        jw_end_array(&w);
-        jw_key_uint(&w, "next_after", res->dlq_list.next_after);
-        jw_end_object(&w);
-        jw_finish(&w);
-        return;
-    }
-    if (res->dlq_list.n == 0)
-        fputs("(no dead letters)\n", c->out);
-    for (size_t i = 0; i < res->dlq_list.n; i++) {
-        if (i)
-            fputc('\n', c->out);
-        out_dead_letter_text(c->out, &res->dlq_list.dead_letters[i]);
-    }
-    if (res->dlq_list.next_after != 0)
-        fprintf(c->out, "\n(more: --after %" PRIu64 ")\n", res->dlq_list.next_after);
-}
 
-/* replay: as `sluice dlq replay`. */
-static void print_replayed(cli *c, const sl_client_result *res)
-{
-    if (c->json) {
-        json_writer w;
-        jw_init(&w, c->out);
-        jw_begin_object(&w);
-        jw_key_uint(&w, "replayed", res->dlq_change.count);
-        jw_key_uint(&w, "remaining", res->dlq_change.remaining);
-        jw_end_object(&w);
-        jw_finish(&w);
-        return;
-    }
-    fprintf(c->out, "replayed %" PRIu64 "\n", res->dlq_change.count);
-    if (res->dlq_change.remaining > 0)
-        fprintf(c->out, "remaining %" PRIu64 " (run the command again for the rest)\n",
-                res->dlq_change.remaining);
-}
 
 /* ---- calls ------------------------------------------------------------------------------ */
 
@@ -841,8 +796,8 @@ static void print_result(cli *c, const wh_plan *p, const sl_client_result *res)
     case WH_STATS: print_stats(c, &res->webhook_stats); break;
     case WH_DELIVERIES: print_deliveries(c, res); break;
     case WH_EVENT_TYPES: print_event_types(c, res); break;
-    case WH_DEAD_LETTERS: print_dead_letters(c, res); break;
-    case WH_REPLAY: print_replayed(c, res); break;
+    case WH_DEAD_LETTERS: out_dead_letter_list(c, res); break;
+    case WH_REPLAY: out_dlq_change(c, "replayed", res); break;
     case WH_DELETE:
     case WH_TEST:
     case WH_RETRY: print_done(c, p, res); break;
