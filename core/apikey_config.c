@@ -3,13 +3,13 @@
  * LMDB, no OpenSSL and no state here, so the protocol, the client and the
  * CLI can use them without a store. See apikey.h and apikey_record.h. */
 #include "apikey.h"
+#include "hex_id.h"
 
 #include <string.h>
 #include "apikey_record.h"
 #include "topic.h"
 
 #define ID_PREFIX "key_"
-#define ID_PREFIX_LEN 4
 
 /* ---- scopes ----------------------------------------------------------------- */
 
@@ -124,37 +124,14 @@ bool sl_apikey_id_valid(sl_slice s)
 
 /* ---- ids ---------------------------------------------------------------------- */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 bool sl_apikey_key_parse(sl_slice id, uint64_t *key)
 {
-    if (id.len != SL_APIKEY_ID_LEN || !id.ptr || memcmp(id.ptr, ID_PREFIX, ID_PREFIX_LEN))
-        return false;
-    uint64_t v = 0;
-    for (size_t i = ID_PREFIX_LEN; i < id.len; i++) {
-        int d = hex_value(id.ptr[i]);
-        if (d < 0)
-            return false;
-        v = v << 4 | (uint64_t)d;
-    }
-    *key = v;
-    return true;
+    return sl_hex_id_parse(id, ID_PREFIX, key);
 }
 
 void sl_apikey_key_format(uint64_t key, char out[SL_APIKEY_ID_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
-    memcpy(out, ID_PREFIX, ID_PREFIX_LEN);
-    for (int i = 0; i < 16; i++)
-        out[ID_PREFIX_LEN + i] = hex[(key >> (60 - 4 * i)) & 15];
-    out[SL_APIKEY_ID_LEN] = '\0';
+    sl_hex_id_format(ID_PREFIX, key, out);
 }
 
 /* ---- topic limits -------------------------------------------------------------- */

@@ -5,6 +5,7 @@
 #include <lmdb.h>
 #include <string.h>
 #include "bytes.h"
+#include "record_codec.h"
 #include "db.h"
 #include "topic.h"
 
@@ -14,49 +15,16 @@
 
 /* ---- encoding --------------------------------------------------------------- */
 
-/* A bounded writer: bad once something did not fit. */
-typedef struct writer {
-    uint8_t *p;    /* next byte */
-    size_t left;   /* room left */
-    bool bad;      /* a write did not fit or a length was out of range */
-} writer;
-
-static void put_bytes(writer *w, const void *src, size_t n)
-{
-    if (w->bad || w->left < n) {
-        w->bad = true;
-        return;
-    }
-    if (n)
-        memcpy(w->p, src, n);
-    w->p += n;
-    w->left -= n;
-}
-
-static void put32(writer *w, uint32_t v)
-{
-    uint8_t b[4];
-    sl_put_u32(b, v);
-    put_bytes(w, b, 4);
-}
-
-static void put64(writer *w, uint64_t v)
-{
-    uint8_t b[8];
-    sl_put_u64(b, v);
-    put_bytes(w, b, 8);
-}
-
 /* A string of min..max (<= 255) bytes with a 1-byte length. */
-static void put_str(writer *w, sl_slice s, size_t min, size_t max)
+static void put_str(rec_writer *w, sl_slice s, size_t min, size_t max)
 {
     if (s.len < min || s.len > max || (s.len && !s.ptr)) {
         w->bad = true;
         return;
     }
     uint8_t n = (uint8_t)s.len;
-    put_bytes(w, &n, 1);
-    put_bytes(w, s.ptr, s.len);
+    rec_put_bytes(w, &n, 1);
+    rec_put_bytes(w, s.ptr, s.len);
 }
 
 /* Encode r into buf (REC_MAX bytes); 0 when a count or length is out of range. */
@@ -65,16 +33,16 @@ static size_t rec_encode(const sl_apikey_rec *r, uint8_t *buf)
     const sl_apikey_config *c = &r->view.config;
     if (c->npatterns > SL_APIKEY_PATTERNS_MAX)
         return 0;
-    writer w = {buf, REC_MAX, false};
+    rec_writer w = {buf, REC_MAX, false};
     uint8_t version = SL_APIKEY_RECORD_VERSION, n = (uint8_t)c->npatterns;
-    put_bytes(&w, &version, 1);
-    put64(&w, r->view.created_ms);
-    put32(&w, c->rate_per_minute);
-    put32(&w, c->scopes);
-    put_bytes(&w, r->salt, sizeof r->salt);
-    put_bytes(&w, r->hash, sizeof r->hash);
+    rec_put_bytes(&w, &version, 1);
+    rec_put64(&w, r->view.created_ms);
+    rec_put32(&w, c->rate_per_minute);
+    rec_put32(&w, c->scopes);
+    rec_put_bytes(&w, r->salt, sizeof r->salt);
+    rec_put_bytes(&w, r->hash, sizeof r->hash);
     put_str(&w, c->name, 1, SL_APIKEY_NAME_MAX);
-    put_bytes(&w, &n, 1);
+    rec_put_bytes(&w, &n, 1);
     for (uint32_t i = 0; i < c->npatterns && !w.bad; i++)
         put_str(&w, c->patterns[i], 1, SL_TOPIC_MAX);
     return w.bad ? 0 : REC_MAX - w.left;
@@ -82,56 +50,13 @@ static size_t rec_encode(const sl_apikey_rec *r, uint8_t *buf)
 
 /* ---- decoding --------------------------------------------------------------- */
 
-typedef struct reader {
-    const uint8_t *p;  /* next byte */
-    size_t left;       /* bytes left */
-    bool bad;          /* a read ran past the end or a length was out of range */
-} reader;
-
-static const uint8_t *take(reader *r, size_t n)
-{
-    if (r->bad || r->left < n) {
-        r->bad = true;
-        return NULL;
-    }
-    const uint8_t *at = r->p;
-    r->p += n;
-    r->left -= n;
-    return at;
-}
-
-static uint8_t get8(reader *r)
-{
-    const uint8_t *p = take(r, 1);
-    return p ? p[0] : 0;
-}
-
-static uint32_t get32(reader *r)
-{
-    const uint8_t *p = take(r, 4);
-    return p ? sl_get_u32(p) : 0;
-}
-
-static uint64_t get64(reader *r)
-{
-    const uint8_t *p = take(r, 8);
-    return p ? sl_get_u64(p) : 0;
-}
-
-static void get_fixed(reader *r, uint8_t *out, size_t n)
-{
-    const uint8_t *p = take(r, n);
-    if (p)
-        memcpy(out, p, n);
-}
-
 /* A string with a 1-byte length of min..max bytes. */
-static sl_slice get_str(reader *r, size_t min, size_t max)
+static sl_slice get_str(rec_reader *r, size_t min, size_t max)
 {
-    size_t n = get8(r);
+    size_t n = rec_get8(r);
     if (n < min || n > max)
         r->bad = true;
-    const uint8_t *p = take(r, n);
+    const uint8_t *p = rec_take(r, n);
     return p ? (sl_slice){(const char *)p, n} : (sl_slice){"", 0};
 }
 
@@ -142,17 +67,17 @@ sl_err sl_apikey_rec_decode(const void *key, size_t klen, const void *val, size_
     if (klen != SL_APIKEY_KEY_LEN || vlen < 1)
         return SL_ERR_CORRUPT;
     sl_apikey_key_format(sl_get_u64(key), out->view.id);
-    reader r = {val, vlen, false};
-    if (get8(&r) != SL_APIKEY_RECORD_VERSION)
+    rec_reader r = {val, vlen, false};
+    if (rec_get8(&r) != SL_APIKEY_RECORD_VERSION)
         return SL_ERR_VERSION;
     sl_apikey_config *c = &out->view.config;
-    out->view.created_ms = get64(&r);
-    c->rate_per_minute = get32(&r);
-    c->scopes = get32(&r);
-    get_fixed(&r, out->salt, sizeof out->salt);
-    get_fixed(&r, out->hash, sizeof out->hash);
+    out->view.created_ms = rec_get64(&r);
+    c->rate_per_minute = rec_get32(&r);
+    c->scopes = rec_get32(&r);
+    rec_get_fixed(&r, out->salt, sizeof out->salt);
+    rec_get_fixed(&r, out->hash, sizeof out->hash);
     c->name = get_str(&r, 1, SL_APIKEY_NAME_MAX);
-    c->npatterns = get8(&r);
+    c->npatterns = rec_get8(&r);
     if (c->npatterns > SL_APIKEY_PATTERNS_MAX)
         r.bad = true;
     for (uint32_t i = 0; i < c->npatterns && !r.bad; i++)

@@ -6,6 +6,7 @@
 #include <lmdb.h>
 #include <string.h>
 #include "bytes.h"
+#include "record_codec.h"
 #include "db.h"
 #include "group_record.h"
 #include "lease_record.h"
@@ -184,56 +185,19 @@ static size_t group_rec_encode(const sl_group_rec *r, uint8_t *buf)
     return (size_t)(p - buf);
 }
 
-/* A bounds-checked reader over a stored record. */
-typedef struct reader {
-    const uint8_t *p;  /* next byte */
-    size_t left;       /* bytes left */
-    bool bad;          /* a read ran past the end */
-} reader;
-
-static const uint8_t *take(reader *r, size_t n)
+static sl_err decode_config_tail(rec_reader *r, sl_group_config *c)
 {
-    if (r->bad || r->left < n) {
-        r->bad = true;
-        return NULL;
-    }
-    const uint8_t *at = r->p;
-    r->p += n;
-    r->left -= n;
-    return at;
-}
-
-static uint8_t get8(reader *r)
-{
-    const uint8_t *p = take(r, 1);
-    return p ? p[0] : 0;
-}
-
-static uint32_t get32(reader *r)
-{
-    const uint8_t *p = take(r, 4);
-    return p ? sl_get_u32(p) : 0;
-}
-
-static uint64_t get64(reader *r)
-{
-    const uint8_t *p = take(r, 8);
-    return p ? sl_get_u64(p) : 0;
-}
-
-static sl_err decode_config_tail(reader *r, sl_group_config *c)
-{
-    c->nbackoff = get8(r);
+    c->nbackoff = rec_get8(r);
     if (c->nbackoff > SL_BACKOFF_MAX)
         return SL_ERR_CORRUPT;
     for (uint32_t i = 0; i < c->nbackoff; i++)
-        c->backoff_ms[i] = get64(r);
-    c->nfilters = get8(r);
+        c->backoff_ms[i] = rec_get64(r);
+    c->nfilters = rec_get8(r);
     if (c->nfilters < 1 || c->nfilters > SL_FILTERS_MAX)
         return SL_ERR_CORRUPT;
     for (uint32_t i = 0; i < c->nfilters; i++) {
-        uint8_t n = get8(r);
-        const uint8_t *f = take(r, n);
+        uint8_t n = rec_get8(r);
+        const uint8_t *f = rec_take(r, n);
         if (!f || n == 0)
             return SL_ERR_CORRUPT;
         memcpy(c->filters[i], f, n);
@@ -247,27 +211,27 @@ static sl_err group_rec_decode(MDB_val key, MDB_val val, sl_group_rec *out)
     if (key.mv_size < 1 || key.mv_size > SL_GROUP_NAME_MAX)
         return SL_ERR_CORRUPT;
     memcpy(out->config.name, key.mv_data, key.mv_size);
-    reader r = {val.mv_data, val.mv_size, false};
-    uint8_t version = get8(&r);
+    rec_reader r = {val.mv_data, val.mv_size, false};
+    uint8_t version = rec_get8(&r);
     if (r.bad)
         return SL_ERR_CORRUPT;
     if (version != SL_GROUP_RECORD_VERSION)
         return SL_ERR_VERSION;
-    out->gid = get32(&r);
-    out->created_ms = get64(&r);
-    out->cursor = get64(&r);
-    out->next_delivery = get64(&r);
-    out->in_flight = get32(&r);
-    out->waiting = get32(&r);
-    out->delivered = get64(&r);
-    out->redelivered = get64(&r);
-    out->acked = get64(&r);
-    out->dlq_size = get64(&r);
-    out->config.start = (sl_start_kind)get8(&r);
-    out->config.start_value = get64(&r);
-    out->config.ack_wait_ms = get64(&r);
-    out->config.max_deliveries = get32(&r);
-    out->config.max_inflight = get32(&r);
+    out->gid = rec_get32(&r);
+    out->created_ms = rec_get64(&r);
+    out->cursor = rec_get64(&r);
+    out->next_delivery = rec_get64(&r);
+    out->in_flight = rec_get32(&r);
+    out->waiting = rec_get32(&r);
+    out->delivered = rec_get64(&r);
+    out->redelivered = rec_get64(&r);
+    out->acked = rec_get64(&r);
+    out->dlq_size = rec_get64(&r);
+    out->config.start = (sl_start_kind)rec_get8(&r);
+    out->config.start_value = rec_get64(&r);
+    out->config.ack_wait_ms = rec_get64(&r);
+    out->config.max_deliveries = rec_get32(&r);
+    out->config.max_inflight = rec_get32(&r);
     if (r.bad || !start_ok(out->config.start))
         return SL_ERR_CORRUPT;
     return decode_config_tail(&r, &out->config);

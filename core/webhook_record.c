@@ -6,6 +6,7 @@
 #include <lmdb.h>
 #include <string.h>
 #include "bytes.h"
+#include "record_codec.h"
 #include "db.h"
 #include "topic.h"
 
@@ -19,129 +20,43 @@
      SL_WEBHOOK_HEADERS_MAX * (3 + SL_WEBHOOK_HEADER_NAME_MAX + SL_WEBHOOK_HEADER_VALUE_MAX) + \
      1 + SL_WEBHOOK_SECRETS_MAX * (9 + SECRET_STORED_MAX))
 
-/* ---- a bounded writer and reader ------------------------------------------ */
-
-typedef struct writer {
-    uint8_t *p;    /* next byte */
-    size_t left;   /* room left */
-    bool bad;      /* a write did not fit */
-} writer;
-
-static void put_bytes(writer *w, const void *src, size_t n)
-{
-    if (w->bad || w->left < n) {
-        w->bad = true;
-        return;
-    }
-    if (n)
-        memcpy(w->p, src, n);
-    w->p += n;
-    w->left -= n;
-}
-
-static void put8(writer *w, uint8_t v)
-{
-    put_bytes(w, &v, 1);
-}
-
-static void put16(writer *w, uint16_t v)
-{
-    uint8_t b[2];
-    sl_put_u16(b, v);
-    put_bytes(w, b, 2);
-}
-
-static void put32(writer *w, uint32_t v)
-{
-    uint8_t b[4];
-    sl_put_u32(b, v);
-    put_bytes(w, b, 4);
-}
-
-static void put64(writer *w, uint64_t v)
-{
-    uint8_t b[8];
-    sl_put_u64(b, v);
-    put_bytes(w, b, 8);
-}
+/* ---- a bounded rec_writer and reader ------------------------------------------ */
 
 /* A string of at most max bytes with a 1-byte (wide: 2-byte) length. */
-static void put_str(writer *w, sl_slice s, size_t max, bool wide)
+static void put_str(rec_writer *w, sl_slice s, size_t max, bool wide)
 {
     if (s.len > max || (s.len && !s.ptr)) {
         w->bad = true;
         return;
     }
     if (wide)
-        put16(w, (uint16_t)s.len);
+        rec_put16(w, (uint16_t)s.len);
     else
-        put8(w, (uint8_t)s.len);
-    put_bytes(w, s.ptr, s.len);
-}
-
-typedef struct reader {
-    const uint8_t *p;  /* next byte */
-    size_t left;       /* bytes left */
-    bool bad;          /* a read ran past the end or a length was out of range */
-} reader;
-
-static const uint8_t *take(reader *r, size_t n)
-{
-    if (r->bad || r->left < n) {
-        r->bad = true;
-        return NULL;
-    }
-    const uint8_t *at = r->p;
-    r->p += n;
-    r->left -= n;
-    return at;
-}
-
-static uint8_t get8(reader *r)
-{
-    const uint8_t *p = take(r, 1);
-    return p ? p[0] : 0;
-}
-
-static uint16_t get16(reader *r)
-{
-    const uint8_t *p = take(r, 2);
-    return p ? sl_get_u16(p) : 0;
-}
-
-static uint32_t get32(reader *r)
-{
-    const uint8_t *p = take(r, 4);
-    return p ? sl_get_u32(p) : 0;
-}
-
-static uint64_t get64(reader *r)
-{
-    const uint8_t *p = take(r, 8);
-    return p ? sl_get_u64(p) : 0;
+        rec_put8(w, (uint8_t)s.len);
+    rec_put_bytes(w, s.ptr, s.len);
 }
 
 /* A string with a 1-byte (wide: 2-byte) length of min..max bytes. */
-static sl_slice get_str(reader *r, size_t min, size_t max, bool wide)
+static sl_slice get_str(rec_reader *r, size_t min, size_t max, bool wide)
 {
-    size_t n = wide ? get16(r) : get8(r);
+    size_t n = wide ? rec_get16(r) : rec_get8(r);
     if (n < min || n > max)
         r->bad = true;
-    const uint8_t *p = take(r, n);
+    const uint8_t *p = rec_take(r, n);
     return p ? (sl_slice){(const char *)p, n} : (sl_slice){"", 0};
 }
 
 /* ---- the subscription record --------------------------------------------- */
 
-static void encode_lists(writer *w, const sl_webhook_config *c)
+static void encode_lists(rec_writer *w, const sl_webhook_config *c)
 {
-    put8(w, (uint8_t)c->nfilters);
+    rec_put8(w, (uint8_t)c->nfilters);
     for (uint32_t i = 0; i < c->nfilters && !w->bad; i++)
         put_str(w, c->filters[i], SL_TOPIC_MAX, false);
-    put8(w, (uint8_t)c->nretry);
+    rec_put8(w, (uint8_t)c->nretry);
     for (uint32_t i = 0; i < c->nretry && !w->bad; i++)
-        put64(w, c->retry_ms[i]);
-    put8(w, (uint8_t)c->nheaders);
+        rec_put64(w, c->retry_ms[i]);
+    rec_put8(w, (uint8_t)c->nheaders);
     for (uint32_t i = 0; i < c->nheaders && !w->bad; i++) {
         put_str(w, c->headers[i].key, SL_WEBHOOK_HEADER_NAME_MAX, false);
         put_str(w, c->headers[i].value, SL_WEBHOOK_HEADER_VALUE_MAX, true);
@@ -155,42 +70,42 @@ static size_t rec_encode(const sl_webhook_view *v, uint8_t *buf)
     if (c->nfilters > SL_WEBHOOK_FILTERS_MAX || c->nretry > SL_WEBHOOK_RETRY_MAX ||
         c->nheaders > SL_WEBHOOK_HEADERS_MAX || v->nsecrets > SL_WEBHOOK_SECRETS_MAX)
         return 0;
-    writer w = {buf, REC_MAX, false};
-    put8(&w, SL_WEBHOOK_RECORD_VERSION);
-    put64(&w, v->created_ms);
-    put64(&w, v->updated_ms);
-    put64(&w, v->disabled_ms);
-    put8(&w, c->active ? 1 : 0);
-    put64(&w, c->timeout_ms);
-    put32(&w, c->max_in_flight);
-    put32(&w, c->rate_limit);
-    put32(&w, c->disable_after);
+    rec_writer w = {buf, REC_MAX, false};
+    rec_put8(&w, SL_WEBHOOK_RECORD_VERSION);
+    rec_put64(&w, v->created_ms);
+    rec_put64(&w, v->updated_ms);
+    rec_put64(&w, v->disabled_ms);
+    rec_put8(&w, c->active ? 1 : 0);
+    rec_put64(&w, c->timeout_ms);
+    rec_put32(&w, c->max_in_flight);
+    rec_put32(&w, c->rate_limit);
+    rec_put32(&w, c->disable_after);
     put_str(&w, v->disabled_reason, SL_WEBHOOK_REASON_MAX, false);
     put_str(&w, c->name, SL_WEBHOOK_NAME_MAX, false);
     put_str(&w, c->description, SL_WEBHOOK_DESC_MAX, true);
     put_str(&w, c->url, SL_WEBHOOK_URL_MAX, true);
     encode_lists(&w, c);
-    put8(&w, (uint8_t)v->nsecrets);
+    rec_put8(&w, (uint8_t)v->nsecrets);
     for (uint32_t i = 0; i < v->nsecrets && !w.bad; i++) {
-        put64(&w, v->secrets[i].expires_ms);
+        rec_put64(&w, v->secrets[i].expires_ms);
         put_str(&w, v->secrets[i].secret, SECRET_STORED_MAX, false);
     }
     return w.bad ? 0 : REC_MAX - w.left;
 }
 
-static void decode_lists(reader *r, sl_webhook_config *c)
+static void decode_lists(rec_reader *r, sl_webhook_config *c)
 {
-    c->nfilters = get8(r);
+    c->nfilters = rec_get8(r);
     if (c->nfilters < 1 || c->nfilters > SL_WEBHOOK_FILTERS_MAX)
         r->bad = true;
     for (uint32_t i = 0; i < c->nfilters && !r->bad; i++)
         c->filters[i] = get_str(r, 1, SL_TOPIC_MAX, false);
-    c->nretry = get8(r);
+    c->nretry = rec_get8(r);
     if (c->nretry > SL_WEBHOOK_RETRY_MAX)
         r->bad = true;
     for (uint32_t i = 0; i < c->nretry && !r->bad; i++)
-        c->retry_ms[i] = get64(r);
-    c->nheaders = get8(r);
+        c->retry_ms[i] = rec_get64(r);
+    c->nheaders = rec_get8(r);
     if (c->nheaders > SL_WEBHOOK_HEADERS_MAX)
         r->bad = true;
     for (uint32_t i = 0; i < c->nheaders && !r->bad; i++) {
@@ -199,13 +114,13 @@ static void decode_lists(reader *r, sl_webhook_config *c)
     }
 }
 
-static void decode_secrets(reader *r, sl_webhook_view *out)
+static void decode_secrets(rec_reader *r, sl_webhook_view *out)
 {
-    out->nsecrets = get8(r);
+    out->nsecrets = rec_get8(r);
     if (out->nsecrets > SL_WEBHOOK_SECRETS_MAX)
         r->bad = true;
     for (uint32_t i = 0; i < out->nsecrets && !r->bad; i++) {
-        out->secrets[i].expires_ms = get64(r);
+        out->secrets[i].expires_ms = rec_get64(r);
         out->secrets[i].secret = get_str(r, 1, SECRET_STORED_MAX, false);
     }
 }
@@ -218,19 +133,19 @@ sl_err sl_webhook_rec_decode(const void *key, size_t klen, const void *val, size
         return SL_ERR_CORRUPT;
     sl_webhook_key_format(sl_get_u64(key), out->id);
     sl_webhook_group_name(out->id, out->group);
-    reader r = {val, vlen, false};
-    if (get8(&r) != SL_WEBHOOK_RECORD_VERSION)
+    rec_reader r = {val, vlen, false};
+    if (rec_get8(&r) != SL_WEBHOOK_RECORD_VERSION)
         return SL_ERR_VERSION;
     sl_webhook_config *c = &out->config;
-    out->created_ms = get64(&r);
-    out->updated_ms = get64(&r);
-    out->disabled_ms = get64(&r);
-    uint8_t active = get8(&r);
+    out->created_ms = rec_get64(&r);
+    out->updated_ms = rec_get64(&r);
+    out->disabled_ms = rec_get64(&r);
+    uint8_t active = rec_get8(&r);
     c->active = active == 1;
-    c->timeout_ms = get64(&r);
-    c->max_in_flight = get32(&r);
-    c->rate_limit = get32(&r);
-    c->disable_after = get32(&r);
+    c->timeout_ms = rec_get64(&r);
+    c->max_in_flight = rec_get32(&r);
+    c->rate_limit = rec_get32(&r);
+    c->disable_after = rec_get32(&r);
     out->disabled_reason = get_str(&r, 0, SL_WEBHOOK_REASON_MAX, false);
     c->name = get_str(&r, 1, SL_WEBHOOK_NAME_MAX, false);
     c->description = get_str(&r, 0, SL_WEBHOOK_DESC_MAX, true);
@@ -276,25 +191,25 @@ sl_err sl_webhook_rec_del(sl_txn *w, uint64_t key)
 
 static void stats_encode(const sl_webhook_stats_rec *s, uint8_t buf[STATS_LEN])
 {
-    writer w = {buf, STATS_LEN, false};
+    rec_writer w = {buf, STATS_LEN, false};
     uint8_t elen = s->last_error_len > SL_WEBHOOK_ERROR_MAX ? SL_WEBHOOK_ERROR_MAX
                                                             : s->last_error_len;
     uint8_t err[SL_WEBHOOK_ERROR_MAX] = {0};
     memcpy(err, s->last_error, elen);
-    put8(&w, SL_WEBHOOK_STATS_VERSION);
-    put64(&w, s->attempts);
-    put64(&w, s->successes);
-    put64(&w, s->failures);
-    put64(&w, s->dead);
-    put32(&w, s->last_status);
-    put64(&w, s->last_attempt_ms);
-    put64(&w, s->last_success_ms);
-    put32(&w, s->consecutive_failures);
-    put64(&w, s->log_entries);
-    put8(&w, elen);
-    put_bytes(&w, err, sizeof err);
+    rec_put8(&w, SL_WEBHOOK_STATS_VERSION);
+    rec_put64(&w, s->attempts);
+    rec_put64(&w, s->successes);
+    rec_put64(&w, s->failures);
+    rec_put64(&w, s->dead);
+    rec_put32(&w, s->last_status);
+    rec_put64(&w, s->last_attempt_ms);
+    rec_put64(&w, s->last_success_ms);
+    rec_put32(&w, s->consecutive_failures);
+    rec_put64(&w, s->log_entries);
+    rec_put8(&w, elen);
+    rec_put_bytes(&w, err, sizeof err);
     for (size_t i = 0; i < SL_WEBHOOK_LATENCY_BUCKETS; i++)
-        put64(&w, s->latency[i]);
+        rec_put64(&w, s->latency[i]);
 }
 
 static sl_err stats_decode(const uint8_t *p, size_t len, sl_webhook_stats_rec *s)
@@ -305,23 +220,23 @@ static sl_err stats_decode(const uint8_t *p, size_t len, sl_webhook_stats_rec *s
         return SL_ERR_VERSION;
     if (len != STATS_LEN)
         return SL_ERR_CORRUPT;
-    reader r = {p + 1, len - 1, false};
-    s->attempts = get64(&r);
-    s->successes = get64(&r);
-    s->failures = get64(&r);
-    s->dead = get64(&r);
-    s->last_status = get32(&r);
-    s->last_attempt_ms = get64(&r);
-    s->last_success_ms = get64(&r);
-    s->consecutive_failures = get32(&r);
-    s->log_entries = get64(&r);
-    s->last_error_len = get8(&r);
-    const uint8_t *err = take(&r, SL_WEBHOOK_ERROR_MAX);
+    rec_reader r = {p + 1, len - 1, false};
+    s->attempts = rec_get64(&r);
+    s->successes = rec_get64(&r);
+    s->failures = rec_get64(&r);
+    s->dead = rec_get64(&r);
+    s->last_status = rec_get32(&r);
+    s->last_attempt_ms = rec_get64(&r);
+    s->last_success_ms = rec_get64(&r);
+    s->consecutive_failures = rec_get32(&r);
+    s->log_entries = rec_get64(&r);
+    s->last_error_len = rec_get8(&r);
+    const uint8_t *err = rec_take(&r, SL_WEBHOOK_ERROR_MAX);
     if (!err || s->last_error_len > SL_WEBHOOK_ERROR_MAX)
         return SL_ERR_CORRUPT;
     memcpy(s->last_error, err, SL_WEBHOOK_ERROR_MAX);
     for (size_t i = 0; i < SL_WEBHOOK_LATENCY_BUCKETS; i++)
-        s->latency[i] = get64(&r);
+        s->latency[i] = rec_get64(&r);
     return r.bad || r.left ? SL_ERR_CORRUPT : SL_OK;
 }
 
@@ -424,20 +339,20 @@ size_t sl_delivery_entry_encode(const sl_delivery_entry *e, uint8_t *buf)
     sl_slice topic = cut(e->topic, SL_TOPIC_MAX);
     sl_slice error = cut(e->error, SL_WEBHOOK_ERROR_MAX);
     sl_slice body = cut(e->body, SL_WEBHOOK_BODY_KEEP);
-    writer w = {buf, SL_DELIVERY_ENTRY_MAX, false};
-    put8(&w, SL_DELIVERY_ENTRY_VERSION);
-    put8(&w, (uint8_t)e->result);
-    put32(&w, e->attempt);
-    put64(&w, e->seq);
-    put64(&w, e->time_ms);
-    put32(&w, e->http_status);
-    put64(&w, e->latency_us);
-    put8(&w, (uint8_t)topic.len);
-    put8(&w, (uint8_t)error.len);
-    put16(&w, (uint16_t)body.len);
-    put_bytes(&w, topic.ptr, topic.len);
-    put_bytes(&w, error.ptr, error.len);
-    put_bytes(&w, body.ptr, body.len);
+    rec_writer w = {buf, SL_DELIVERY_ENTRY_MAX, false};
+    rec_put8(&w, SL_DELIVERY_ENTRY_VERSION);
+    rec_put8(&w, (uint8_t)e->result);
+    rec_put32(&w, e->attempt);
+    rec_put64(&w, e->seq);
+    rec_put64(&w, e->time_ms);
+    rec_put32(&w, e->http_status);
+    rec_put64(&w, e->latency_us);
+    rec_put8(&w, (uint8_t)topic.len);
+    rec_put8(&w, (uint8_t)error.len);
+    rec_put16(&w, (uint16_t)body.len);
+    rec_put_bytes(&w, topic.ptr, topic.len);
+    rec_put_bytes(&w, error.ptr, error.len);
+    rec_put_bytes(&w, body.ptr, body.len);
     return SL_DELIVERY_ENTRY_MAX - w.left;
 }
 
@@ -448,17 +363,17 @@ sl_err sl_delivery_entry_decode(const void *key, size_t klen, const void *val, s
     if (klen != SL_DELIVERY_KEY_LEN || vlen < 1)
         return SL_ERR_CORRUPT;
     out->entry_id = sl_get_u64((const uint8_t *)key + 8);
-    reader r = {val, vlen, false};
-    if (get8(&r) != SL_DELIVERY_ENTRY_VERSION)
+    rec_reader r = {val, vlen, false};
+    if (rec_get8(&r) != SL_DELIVERY_ENTRY_VERSION)
         return SL_ERR_VERSION;
-    uint8_t result = get8(&r);
-    out->attempt = get32(&r);
-    out->seq = get64(&r);
-    out->time_ms = get64(&r);
-    out->http_status = get32(&r);
-    out->latency_us = get64(&r);
-    size_t tlen = get8(&r), elen = get8(&r), blen = get16(&r);
-    const uint8_t *t = take(&r, tlen), *e = take(&r, elen), *b = take(&r, blen);
+    uint8_t result = rec_get8(&r);
+    out->attempt = rec_get32(&r);
+    out->seq = rec_get64(&r);
+    out->time_ms = rec_get64(&r);
+    out->http_status = rec_get32(&r);
+    out->latency_us = rec_get64(&r);
+    size_t tlen = rec_get8(&r), elen = rec_get8(&r), blen = rec_get16(&r);
+    const uint8_t *t = rec_take(&r, tlen), *e = rec_take(&r, elen), *b = rec_take(&r, blen);
     if (r.bad || r.left || result > SL_ATTEMPT_STALE || elen > SL_WEBHOOK_ERROR_MAX ||
         blen > SL_WEBHOOK_BODY_KEEP)
         return SL_ERR_CORRUPT;
