@@ -40,6 +40,7 @@ extern char **environ;
 #define NPRODUCERS 3
 #define NBATCHES 3
 #define NCONSUMERS 2
+#define NPULL_MODES 2
 #define NSTAGES 3          /* backlog memory samples */
 #define TOPIC_BYTES 11     /* strlen("bench.event") */
 #define LATENCY_RATE 10000.0
@@ -57,6 +58,10 @@ static const size_t payload_sizes[NPAYLOADS] = {256, 4096};
 static const unsigned producer_counts[NPRODUCERS] = {1, 4, 64};
 static const size_t batch_sizes[NBATCHES] = {1, 100, 1000};
 static const unsigned consumer_counts[NCONSUMERS] = {1, 4};
+static const bench_pull_mode pull_modes[NPULL_MODES] = {BENCH_PULL_THEN_ACK,
+                                                        BENCH_ACK_WITH_NEXT_PULL};
+static const char *const pull_mode_names[NPULL_MODES] = {"pull, then ack",
+                                                         "ack with the next pull"};
 static const double stage_fractions[NSTAGES] = {0.1, 0.5, 1.0};
 static const char *const kind_slug[NKINDS] = {"sluice", "redis-always", "redis-everysec",
                                               "jetstream"};
@@ -105,7 +110,7 @@ typedef struct sys_result {
     const bench_driver *drv;                          /* its driver */
     rate_cell publish[NPAYLOADS][NPRODUCERS][NBATCHES];
     disk_cell disk[NPAYLOADS];                        /* after 4 producers x 1000 */
-    rate_cell pull[NCONSUMERS];
+    rate_cell pull[NPULL_MODES][NCONSUMERS];          /* by pull_modes, consumer_counts */
     lat_cell lat_publish;                             /* single publishes */
     lat_cell lat_delivery;                            /* publish to delivery */
     mem_cell stage[NSTAGES + 1];                      /* backlog samples, then after restart */
@@ -421,19 +426,25 @@ static int job_publish(bench_run *run, sys_result *sr, const bench_target *t, vo
     return rc;
 }
 
+/* One pull+ack run: indexes into pull_modes and consumer_counts. */
+typedef struct pull_spec {
+    int m, c;
+} pull_spec;
+
 static int job_pull(bench_run *run, sys_result *sr, const bench_target *t, void *ctx)
 {
-    const int *ci = ctx;
-    rate_cell *cell = &sr->pull[*ci];
+    const pull_spec *ps = ctx;
+    rate_cell *cell = &sr->pull[ps->m][ps->c];
     bench_rate pre;
     uint64_t cap = run->opt.cap_ms * 10 > PREPUBLISH_CAP_MS ? run->opt.cap_ms * 10
                                                               : PREPUBLISH_CAP_MS;
     if (bench_publish_run(t, 4, PULL_BATCH, 256, run->opt.events, cap, &pre) != 0)
         return -1;
-    int rc = bench_pull_run(t, consumer_counts[*ci], PULL_BATCH, pre.events, run->opt.cap_ms,
-                            &cell->r);
-    fprintf(stderr, "  %s: pull+ack, %u consumer(s): %.0f events/s%s\n", sr->drv->name,
-            consumer_counts[*ci], cell->r.per_s, cell->r.capped ? " (capped)" : "");
+    int rc = bench_pull_run(t, consumer_counts[ps->c], PULL_BATCH, pull_modes[ps->m],
+                            pre.events, run->opt.cap_ms, &cell->r);
+    fprintf(stderr, "  %s: pull+ack (%s), %u consumer(s): %.0f events/s%s\n", sr->drv->name,
+            pull_mode_names[ps->m], consumer_counts[ps->c], cell->r.per_s,
+            cell->r.capped ? " (capped)" : "");
     return rc;
 }
 
@@ -526,8 +537,11 @@ static void run_system(bench_run *run, sys_result *sr)
 {
     fprintf(stderr, "sluice-bench: %s (%s)\n", sr->drv->name, sr->drv->setting);
     run_publish_matrix(run, sr);
-    for (int c = 0; c < NCONSUMERS && !atomic_load(&run->stop); c++)
-        record(run, on_fresh_system(run, sr, job_pull, &c), &sr->pull[c].state);
+    for (int m = 0; m < NPULL_MODES; m++)
+        for (int c = 0; c < NCONSUMERS && !atomic_load(&run->stop); c++) {
+            pull_spec ps = {m, c};
+            record(run, on_fresh_system(run, sr, job_pull, &ps), &sr->pull[m][c].state);
+        }
     if (!atomic_load(&run->stop))
         record(run, on_fresh_system(run, sr, job_latency_publish, NULL),
                &sr->lat_publish.state);
@@ -775,7 +789,8 @@ static const rate_cell *pick_publish(const sys_result *sr, const void *ctx)
 
 static const rate_cell *pick_pull(const sys_result *sr, const void *ctx)
 {
-    return &sr->pull[*(const int *)ctx];
+    const pull_spec *ps = ctx;
+    return &sr->pull[ps->m][ps->c];
 }
 
 static void print_publish(FILE *f, const bench_run *run)
@@ -799,14 +814,22 @@ static void print_publish(FILE *f, const bench_run *run)
 static void print_pull(FILE *f, const bench_run *run)
 {
     fprintf(f, "## Pull + ack throughput\n\n%llu events of 256 B published first; each "
-               "consumer pulls batches of up to %u and acks them. Events/s consumed.\n\n",
+               "consumer pulls batches of up to %u and acks them. Events/s consumed. "
+               "*pull, then ack*: a pull, then an ack of the whole batch, two round trips "
+               "per batch. *ack with the next pull*: one round trip per batch, the acks of "
+               "one batch travelling with the pull of the next (sluice: a pull with `ack`; "
+               "Redis: XACK and XREADGROUP pipelined; JetStream acks never wait for an "
+               "answer, so its two rows run the same loop); the last batch is acked before "
+               "the clock stops.\n\n",
             (unsigned long long)run->opt.events, PULL_BATCH);
-    side_header(f, run, "consumers", 1);
-    for (int c = 0; c < NCONSUMERS; c++) {
-        char lead[16];
-        snprintf(lead, sizeof lead, "%u", consumer_counts[c]);
-        side_row(f, run, lead, pick_pull, &c);
-    }
+    side_header(f, run, "acks | consumers", 2);
+    for (int m = 0; m < NPULL_MODES; m++)
+        for (int c = 0; c < NCONSUMERS; c++) {
+            char lead[64];
+            snprintf(lead, sizeof lead, "%s | %u", pull_mode_names[m], consumer_counts[c]);
+            pull_spec ps = {m, c};
+            side_row(f, run, lead, pick_pull, &ps);
+        }
     fprintf(f, "\n");
 }
 
@@ -951,10 +974,10 @@ static const rate_cell *publish_cell(const bench_run *run, int kind, int p, int 
     return sr ? &sr->publish[p][k][b] : NULL;
 }
 
-static const rate_cell *pull_cell(const bench_run *run, int kind, int c)
+static const rate_cell *pull_cell(const bench_run *run, int kind, int m, int c)
 {
     const sys_result *sr = find_kind(run, kind);
-    return sr ? &sr->pull[c] : NULL;
+    return sr ? &sr->pull[m][c] : NULL;
 }
 
 static target ratio_target(const char *what, const rate_cell *s, const rate_cell *o,
@@ -977,10 +1000,17 @@ static void throughput_targets(FILE *f, const bench_run *run)
                      publish_cell(run, KIND_JETSTREAM, 0, 1, 2), 3),
         ratio_target("publish 256 B, 4 producers x 1000: sluice / raw LMDB appends", s256,
                      &run->lmdb, 0.7),
-        ratio_target("pull+ack 256 B, 4 consumers: sluice / redis (always)",
-                     pull_cell(run, KIND_SLUICE, 1), pull_cell(run, KIND_REDIS_ALWAYS, 1), 2.5),
-        ratio_target("pull+ack 256 B, 4 consumers: sluice / jetstream",
-                     pull_cell(run, KIND_SLUICE, 1), pull_cell(run, KIND_JETSTREAM, 1), 3),
+        ratio_target("pull+ack 256 B, 4 consumers, pull then ack: sluice / redis (always)",
+                     pull_cell(run, KIND_SLUICE, 0, 1), pull_cell(run, KIND_REDIS_ALWAYS, 0, 1),
+                     2.5),
+        ratio_target("pull+ack 256 B, 4 consumers, pull then ack: sluice / jetstream",
+                     pull_cell(run, KIND_SLUICE, 0, 1), pull_cell(run, KIND_JETSTREAM, 0, 1), 3),
+        ratio_target("pull+ack 256 B, 4 consumers, ack with the next pull: sluice / redis "
+                     "(always)",
+                     pull_cell(run, KIND_SLUICE, 1, 1), pull_cell(run, KIND_REDIS_ALWAYS, 1, 1),
+                     2.5),
+        ratio_target("pull+ack 256 B, 4 consumers, ack with the next pull: sluice / jetstream",
+                     pull_cell(run, KIND_SLUICE, 1, 1), pull_cell(run, KIND_JETSTREAM, 1, 1), 3),
         ratio_target("publish 4 KiB, 4 producers x 1000: sluice / jetstream", s4k,
                      publish_cell(run, KIND_JETSTREAM, 1, 1, 2), 2),
     };

@@ -47,6 +47,17 @@ typedef struct bench_driver {
      * are there), call fn for each, ack them all. *got: how many. */
     int (*pull_ack)(bench_conn *conn, size_t max, uint64_t wait_ms, bench_event_fn fn,
                     void *ctx, size_t *got);
+    /* The consumer cycle in one round trip: ack what this connection's
+     * previous pull_next pulled and pull up to max more, together (sluice:
+     * a pull carrying `ack`; Redis: XACK pipelined with XREADGROUP;
+     * JetStream: its acks never wait for an answer, so as pull_ack). The
+     * acks are done (per the system's setting) when it returns; the events
+     * pulled now stay held until the next call or ack_held. *got: how many
+     * were pulled now. */
+    int (*pull_next)(bench_conn *conn, size_t max, uint64_t wait_ms, bench_event_fn fn,
+                     void *ctx, size_t *got);
+    /* Ack what the last pull_next pulled; nothing held: nothing to do. */
+    int (*ack_held)(bench_conn *conn);
     /* Bytes the server's data files take on disk now (st_blocks * 512). */
     uint64_t (*disk_bytes)(bench_system *sys);
     /* The server's pid (for RSS / private memory from /proc). */

@@ -15,6 +15,8 @@
  *             bound to "g", then natsMsg_Ack on each message: the
  *             asynchronous ack (sent without waiting for a confirmation),
  *             like sluice's batched ack; not natsMsg_AckSync
+ *   pull_next the same: the acks already go out without a round trip of
+ *             their own, so nothing is held between calls
  *   disk      allocated size of <workdir>/js
  *   restart   SIGTERM, start again on the same store, time until a connect
  *             and the stream's info answer
@@ -491,6 +493,12 @@ static int pull_ack(bench_conn *conn, size_t max, uint64_t wait_ms, bench_event_
     return rc;
 }
 
+static int ack_held(bench_conn *conn)
+{
+    (void)conn; /* pull_ack acked everything already */
+    return 0;
+}
+
 /* ---- the driver ------------------------------------------------------ */
 
 static const bench_driver jetstream = {
@@ -504,6 +512,8 @@ static const bench_driver jetstream = {
     .setup = setup,
     .publish = publish,
     .pull_ack = pull_ack,
+    .pull_next = pull_ack,
+    .ack_held = ack_held,
     .disk_bytes = disk_bytes,
     .pid = server_pid,
 };

@@ -10,6 +10,9 @@
  *   publish   n x XADD bench * d <payload>, pipelined: one round trip
  *   pull_ack  XREADGROUP GROUP g c<k> COUNT max [BLOCK wait_ms] STREAMS bench >
  *             then one XACK bench g <id>... for the whole batch
+ *   pull_next XACK of the previous batch and the next XREADGROUP sent
+ *             together (pipelined: one round trip), the reply kept until
+ *             the next call (the XACK ids point into it)
  *   disk      allocated size of appendonlydir/
  *   restart   SIGTERM (Redis flushes and fsyncs the AOF), start again on the
  *             same directory, time until PING answers PONG (not -LOADING)
@@ -57,6 +60,8 @@ struct bench_conn {
     const char **ack_argv;           /* XACK argument vector, reused (owned array) */
     size_t *ack_lens;                /* lengths of ack_argv's strings (owned array) */
     size_t ack_cap;                  /* entries both arrays hold */
+    redisReply *held;                /* pull_next: the last XREADGROUP reply, not yet acked */
+    size_t nheld;                    /* its entries (their ids are in ack_argv) */
 };
 
 /* ---- server ---------------------------------------------------------- */
@@ -282,6 +287,8 @@ static void disconnect(bench_conn *conn)
 {
     if (conn == NULL)
         return;
+    if (conn->held != NULL)
+        freeReplyObject(conn->held);
     redisFree(conn->ctx);
     free(conn->ack_argv);
     free(conn->ack_lens);
@@ -353,25 +360,38 @@ oom:
     return -1;
 }
 
-/* XREADGROUP ... >: the reply (caller frees; nil when BLOCK timed out), or
- * NULL on failure. */
-static redisReply *read_group(bench_conn *conn, size_t max, uint64_t wait_ms)
+/* Queue XREADGROUP ... > on the connection's output buffer (no round trip). */
+static int append_read_group(bench_conn *conn, size_t max, uint64_t wait_ms)
 {
     char count[24], block[24];
     snprintf(count, sizeof count, "%zu", max);
     snprintf(block, sizeof block, "%llu", (unsigned long long)wait_ms);
-    /* BLOCK 0 would wait forever: without BLOCK the read does not wait. */
     const char *argv[] = {"XREADGROUP", "GROUP", "g", conn->consumer, "COUNT", count,
                           "BLOCK", block, "STREAMS", "bench", ">"};
     const char *no_block[] = {"XREADGROUP", "GROUP", "g", conn->consumer, "COUNT", count,
                               "STREAMS", "bench", ">"};
     int argc = wait_ms > 0 ? 11 : 9;
-    redisReply *r = redisCommandArgv(conn->ctx, argc, wait_ms > 0 ? argv : no_block, NULL);
-    if (r != NULL && (r->type == REDIS_REPLY_ARRAY || r->type == REDIS_REPLY_NIL))
+    if (redisAppendCommandArgv(conn->ctx, argc, wait_ms > 0 ? argv : no_block, NULL) != REDIS_OK)
+        return fail(conn, "XREADGROUP", NULL);
+    return 0;
+}
+
+/* XREADGROUP ... >: the reply (caller frees; nil when BLOCK timed out), or
+ * NULL on failure. */
+static redisReply *read_group(bench_conn *conn, size_t max, uint64_t wait_ms)
+{
+    void *reply = NULL;
+    if (append_read_group(conn, max, wait_ms) != 0)
+        return NULL;
+    if (redisGetReply(conn->ctx, &reply) != REDIS_OK) {
+        fail(conn, "XREADGROUP", NULL);
+        return NULL;
+    }
+    redisReply *r = reply;
+    if (r->type == REDIS_REPLY_ARRAY || r->type == REDIS_REPLY_NIL)
         return r;
     fail(conn, "XREADGROUP", r);
-    if (r != NULL)
-        freeReplyObject(r);
+    freeReplyObject(r);
     return NULL;
 }
 
@@ -432,7 +452,7 @@ static int hand_out(bench_conn *conn, const redisReply *entries, bench_event_fn 
     return 0;
 }
 
-static int ack_all(bench_conn *conn, size_t ids)
+static void fill_ack_head(bench_conn *conn)
 {
     conn->ack_argv[0] = "XACK";
     conn->ack_lens[0] = 4;
@@ -440,34 +460,59 @@ static int ack_all(bench_conn *conn, size_t ids)
     conn->ack_lens[1] = 5;
     conn->ack_argv[2] = "g";
     conn->ack_lens[2] = 1;
-    redisReply *r = redisCommandArgv(conn->ctx, (int)(ids + XACK_FIXED_ARGS), conn->ack_argv,
-                                     conn->ack_lens);
+}
+
+/* Check an XACK reply (freed here); -1 on failure. */
+static int check_xack(bench_conn *conn, redisReply *r)
+{
     int rc = (r != NULL && r->type == REDIS_REPLY_INTEGER) ? 0 : fail(conn, "XACK", r);
     if (r != NULL)
         freeReplyObject(r);
     return rc;
 }
 
-static int pull_ack(bench_conn *conn, size_t max, uint64_t wait_ms, bench_event_fn fn,
-                    void *ctx, size_t *got)
+static int ack_all(bench_conn *conn, size_t ids)
 {
-    *got = 0;
+    fill_ack_head(conn);
+    return check_xack(conn, redisCommandArgv(conn->ctx, (int)(ids + XACK_FIXED_ARGS),
+                                             conn->ack_argv, conn->ack_lens));
+}
+
+static int check_pull_args(size_t max, uint64_t wait_ms)
+{
     if (max == 0 || max > (size_t)1 << 24 || wait_ms > 3600000) {
         fprintf(stderr, "redis: pull: max %zu / wait %llu ms out of range\n", max,
                 (unsigned long long)wait_ms);
         return -1;
     }
-    if (set_timeout(conn, (long)wait_ms + REPLY_TIMEOUT_MS) != 0)
+    return 0;
+}
+
+/* *entries: the entries array of an XREADGROUP reply r (NULL when the read
+ * timed out); -1 when r has another shape. */
+static int reply_entries(const redisReply *r, const redisReply **entries)
+{
+    *entries = r->type == REDIS_REPLY_NIL ? NULL : stream_entries(r);
+    if (r->type == REDIS_REPLY_ARRAY && *entries == NULL) {
+        fprintf(stderr, "redis: XREADGROUP: unexpected reply shape\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int pull_ack(bench_conn *conn, size_t max, uint64_t wait_ms, bench_event_fn fn,
+                    void *ctx, size_t *got)
+{
+    *got = 0;
+    if (check_pull_args(max, wait_ms) != 0 ||
+        set_timeout(conn, (long)wait_ms + REPLY_TIMEOUT_MS) != 0)
         return -1;
     redisReply *r = read_group(conn, max, wait_ms);
     if (r == NULL)
         return -1;
-    int rc = 0;
-    const redisReply *entries = r->type == REDIS_REPLY_NIL ? NULL : stream_entries(r);
-    if (r->type == REDIS_REPLY_ARRAY && entries == NULL) {
-        fprintf(stderr, "redis: XREADGROUP: unexpected reply shape\n");
-        rc = -1;
-    } else if (entries != NULL && entries->elements > 0) {
+    const redisReply *entries;
+    int rc = reply_entries(r, &entries);
+    if (rc == 0 && entries != NULL && entries->elements > 0) {
         rc = hand_out(conn, entries, fn, ctx);
         /* The ids point into r: send XACK before freeing it. */
         if (rc == 0)
@@ -476,6 +521,64 @@ static int pull_ack(bench_conn *conn, size_t max, uint64_t wait_ms, bench_event_
             *got = entries->elements;
     }
     freeReplyObject(r);
+    return rc;
+}
+
+static void drop_held(bench_conn *conn)
+{
+    if (conn->held != NULL)
+        freeReplyObject(conn->held);
+    conn->held = NULL;
+    conn->nheld = 0;
+}
+
+/* Send the XACK of the held batch (if any) and the next XREADGROUP in one
+ * write, then read both replies. */
+static int pull_next(bench_conn *conn, size_t max, uint64_t wait_ms, bench_event_fn fn,
+                     void *ctx, size_t *got)
+{
+    *got = 0;
+    if (check_pull_args(max, wait_ms) != 0 ||
+        set_timeout(conn, (long)wait_ms + REPLY_TIMEOUT_MS) != 0)
+        return -1;
+    size_t nacks = conn->nheld;
+    if (nacks > 0) {
+        fill_ack_head(conn);
+        if (redisAppendCommandArgv(conn->ctx, (int)(nacks + XACK_FIXED_ARGS), conn->ack_argv,
+                                   conn->ack_lens) != REDIS_OK)
+            return fail(conn, "XACK", NULL);
+    }
+    if (append_read_group(conn, max, wait_ms) != 0)
+        return -1;
+    void *reply = NULL;
+    int rc = 0;
+    if (nacks > 0) {
+        rc = redisGetReply(conn->ctx, &reply) == REDIS_OK ? check_xack(conn, reply)
+                                                           : fail(conn, "XACK", NULL);
+        drop_held(conn);
+        if (rc != 0)
+            return rc;
+    }
+    if (redisGetReply(conn->ctx, &reply) != REDIS_OK)
+        return fail(conn, "XREADGROUP", NULL);
+    redisReply *r = reply;
+    const redisReply *entries = NULL;
+    rc = r->type == REDIS_REPLY_ERROR ? fail(conn, "XREADGROUP", r) : reply_entries(r, &entries);
+    if (rc == 0 && entries != NULL && entries->elements > 0)
+        rc = hand_out(conn, entries, fn, ctx);
+    if (rc != 0 || entries == NULL || entries->elements == 0) {
+        freeReplyObject(r);
+        return rc;
+    }
+    conn->held = r; /* the ids in ack_argv point into it */
+    conn->nheld = *got = entries->elements;
+    return 0;
+}
+
+static int ack_held(bench_conn *conn)
+{
+    int rc = conn->nheld > 0 ? ack_all(conn, conn->nheld) : 0;
+    drop_held(conn);
     return rc;
 }
 
@@ -492,6 +595,8 @@ static const bench_driver redis_always = {
     .setup = setup,
     .publish = publish,
     .pull_ack = pull_ack,
+    .pull_next = pull_next,
+    .ack_held = ack_held,
     .disk_bytes = disk_bytes,
     .pid = server_pid,
 };
@@ -507,6 +612,8 @@ static const bench_driver redis_everysec = {
     .setup = setup,
     .publish = publish,
     .pull_ack = pull_ack,
+    .pull_next = pull_next,
+    .ack_held = ack_held,
     .disk_bytes = disk_bytes,
     .pid = server_pid,
 };

@@ -33,6 +33,7 @@ struct bench_conn {
     sl_client *client;                    /* owned */
     sl_event_in events[SLUICE_BATCH_MAX]; /* a publish batch, reused */
     sl_slice tokens[SLUICE_BATCH_MAX];    /* the tokens of one pull, reused */
+    sl_client_result held;                /* pull_next: the last pull, not yet acked */
 };
 
 /* $SLUICED, else sluiced next to this program's directory
@@ -236,6 +237,7 @@ static void sluice_disconnect(bench_conn *c)
 {
     if (!c)
         return;
+    sl_client_result_free(&c->held);
     sl_client_close(c->client);
     free(c);
 }
@@ -292,41 +294,97 @@ static int sluice_publish(bench_conn *c, const void *const *payloads, size_t len
 }
 
 /* Ack the deliveries of a pull result; every token must settle. */
-static int ack_all(bench_conn *c, const sl_client_result *pulled)
+/* Check the per-token statuses of an ack; -1 when one is not "ok". */
+static int check_acked(const sl_token_status *status, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (status[i] != SL_TOKEN_OK) {
+            fprintf(stderr, "sluice-bench: sluice ack: token %zu: %s\n", i,
+                    sl_token_status_name(status[i]));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Point c->tokens at the tokens of pulled; returns how many. */
+static size_t collect_tokens(bench_conn *c, const sl_client_result *pulled)
 {
     size_t n = pulled->pull.n;
     for (size_t i = 0; i < n; i++)
         c->tokens[i] = pulled->pull.deliveries[i].token;
+    return n;
+}
+
+static int ack_all(bench_conn *c, const sl_client_result *pulled)
+{
+    size_t n = collect_tokens(c, pulled);
     sl_client_result res = {0};
     sl_client_status st = sl_client_ack(c->client, SLUICE_GROUP, c->tokens, n, &res);
     int rc = st == SL_CLIENT_OK ? 0 : call_failed("ack", &res);
-    for (size_t i = 0; rc == 0 && i < res.settle.n; i++) {
-        if (res.settle.status[i] != SL_TOKEN_OK) {
-            fprintf(stderr, "sluice-bench: sluice ack: token %zu: %s\n", i,
-                    sl_token_status_name(res.settle.status[i]));
-            rc = -1;
-        }
-    }
+    if (rc == 0)
+        rc = check_acked(res.settle.status, n);
     sl_client_result_free(&res);
     return rc;
+}
+
+static void hand_out(const sl_client_result *res, bench_event_fn fn, void *ctx)
+{
+    for (size_t i = 0; fn && i < res->pull.n; i++)
+        fn(ctx, res->pull.deliveries[i].event.payload.ptr,
+           res->pull.deliveries[i].event.payload.len);
+}
+
+static uint32_t pull_max(size_t max)
+{
+    return max > SLUICE_BATCH_MAX ? SLUICE_BATCH_MAX : (uint32_t)(max ? max : 1);
 }
 
 static int sluice_pull_ack(bench_conn *c, size_t max, uint64_t wait_ms, bench_event_fn fn,
                            void *ctx, size_t *got)
 {
     *got = 0;
-    uint32_t m = max > SLUICE_BATCH_MAX ? SLUICE_BATCH_MAX : (uint32_t)(max ? max : 1);
     sl_client_result res = {0};
-    sl_client_status st = sl_client_pull(c->client, SLUICE_GROUP, m, wait_ms, &res);
+    sl_client_status st = sl_client_pull(c->client, SLUICE_GROUP, pull_max(max), wait_ms, &res);
     int rc = st == SL_CLIENT_OK ? 0 : call_failed("pull", &res);
-    for (size_t i = 0; rc == 0 && fn && i < res.pull.n; i++)
-        fn(ctx, res.pull.deliveries[i].event.payload.ptr,
-           res.pull.deliveries[i].event.payload.len);
+    if (rc == 0)
+        hand_out(&res, fn, ctx);
     if (rc == 0 && res.pull.n > 0)
         rc = ack_all(c, &res);
     if (rc == 0)
         *got = res.pull.n;
     sl_client_result_free(&res);
+    return rc;
+}
+
+/* The consumer loop PROTOCOL.md recommends: a pull that carries the acks of
+ * the previous one (one request, one commit per cycle). */
+static int sluice_pull_next(bench_conn *c, size_t max, uint64_t wait_ms, bench_event_fn fn,
+                            void *ctx, size_t *got)
+{
+    *got = 0;
+    size_t nacks = collect_tokens(c, &c->held);
+    sl_client_result res = {0};
+    sl_client_status st = sl_client_pull_ack(c->client, SLUICE_GROUP, pull_max(max), wait_ms,
+                                             c->tokens, nacks, &res);
+    int rc = st == SL_CLIENT_OK ? 0 : call_failed("pull with ack", &res);
+    if (rc == 0)
+        rc = check_acked(res.pull.acked, nacks);
+    sl_client_result_free(&c->held);
+    if (rc != 0) {
+        sl_client_result_free(&res);
+        return rc;
+    }
+    hand_out(&res, fn, ctx);
+    *got = res.pull.n;
+    c->held = res; /* its tokens ride on the next call */
+    return 0;
+}
+
+static int sluice_ack_held(bench_conn *c)
+{
+    int rc = c->held.pull.n > 0 ? ack_all(c, &c->held) : 0;
+    sl_client_result_free(&c->held);
     return rc;
 }
 
@@ -353,6 +411,8 @@ const bench_driver *bench_driver_sluice(void)
         .setup = sluice_setup,
         .publish = sluice_publish,
         .pull_ack = sluice_pull_ack,
+        .pull_next = sluice_pull_next,
+        .ack_held = sluice_ack_held,
         .disk_bytes = sluice_disk_bytes,
         .pid = sluice_pid,
     };

@@ -49,11 +49,18 @@ typedef struct bench_latency {
 int bench_publish_run(const bench_target *t, unsigned producers, size_t batch,
                       size_t payload_len, uint64_t events, uint64_t cap_ms, bench_rate *out);
 
+/* How a consumer acks what it pulled (driver.h). */
+typedef enum bench_pull_mode {
+    BENCH_PULL_THEN_ACK,      /* pull_ack: a pull, then an ack: two round trips */
+    BENCH_ACK_WITH_NEXT_PULL  /* pull_next: the acks ride on the next pull */
+} bench_pull_mode;
+
 /* Each of `consumers` threads, one connection each, pulls batches of up to
  * max_batch from group "g" and acks them, until `events` were consumed in
- * all or cap_ms passed. The events must already be there. */
+ * all or cap_ms passed; with BENCH_ACK_WITH_NEXT_PULL each thread acks what
+ * it still holds before its clock stops. The events must already be there. */
 int bench_pull_run(const bench_target *t, unsigned consumers, size_t max_batch,
-                   uint64_t events, uint64_t cap_ms, bench_rate *out);
+                   bench_pull_mode mode, uint64_t events, uint64_t cap_ms, bench_rate *out);
 
 /* A paced open loop of single publishes: event i is due at start + i / rate
  * and its latency is measured from that due time (so a stall counts against
