@@ -112,6 +112,31 @@ static sl_err lease_write(sl_txn *w, uint32_t gid, uint64_t seq, const sl_lease_
     return mrc ? sl_err_from_mdb(mrc) : SL_OK;
 }
 
+/* Read the lease of (gid, seq) through cursor c on DB_LEASES, leaving c on
+ * it. A cursor that sits near the key finds it without a search from the
+ * root (acks come in seq order). Errors as sl_lease_rec_get. */
+static sl_err lease_seek(MDB_cursor *c, uint32_t gid, uint64_t seq, sl_lease_rec *out)
+{
+    uint8_t key[SL_GID_SEQ_KEY_LEN];
+    sl_gid_seq_key(key, gid, seq);
+    MDB_val k = {sizeof key, key}, v;
+    int rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+    if (rc != 0)
+        return sl_err_from_mdb(rc);
+    return lease_decode(v, out);
+}
+
+/* Delete the lease c sits on (just read by lease_seek as *lease, seq) with
+ * its own due entry: sl_lease_rec_del without a second search. */
+static sl_err lease_del_here(sl_txn *w, MDB_cursor *c, uint32_t gid, uint64_t seq,
+                             const sl_lease_rec *lease)
+{
+    int rc = mdb_cursor_del(c, 0);
+    if (rc != 0)
+        return sl_err_from_mdb(rc);
+    return lease->batch ? SL_OK : due_del(w, gid, lease->due_ms, seq);
+}
+
 sl_err sl_lease_rec_put(sl_txn *w, uint32_t gid, uint64_t seq, const sl_lease_rec *rec,
                         const sl_lease_rec *old)
 {
@@ -552,19 +577,56 @@ static sl_err pull_due(pull_run *p)
 }
 
 /* The batch leases one pull_new made: one batch due entry covers them. */
+/* The first deliveries one pull makes, and what it knows of the leases at
+ * or after the group's cursor: normally none (one exists when a dead letter
+ * was replayed ahead of the cursor), so one seek finds the next such lease
+ * and the events before it need no lookup. */
 typedef struct new_batch {
     uint64_t first, last; /* their seqs */
     size_t n;             /* how many */
+    bool known;           /* next_taken is valid (for seqs up to it) */
+    uint64_t next_taken;  /* the smallest seq >= the one checked with a lease; UINT64_MAX: none */
 } new_batch;
+
+/* Is there a lease for seq (>= every seq asked before in this pull)? */
+static sl_err lease_taken(pull_run *p, new_batch *nb, uint64_t seq, bool *taken)
+{
+    if (!nb->known || seq > nb->next_taken) {
+        uint8_t key[SL_GID_SEQ_KEY_LEN];
+        sl_gid_seq_key(key, p->g.gid, seq);
+        MDB_val k = {sizeof key, key}, v;
+        int rc = mdb_cursor_get(p->leases, &k, &v, MDB_SET_RANGE);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return sl_err_from_mdb(rc);
+        bool mine = rc == 0 && k.mv_size == SL_GID_SEQ_KEY_LEN && sl_get_u32(k.mv_data) == p->g.gid;
+        nb->next_taken = mine ? sl_get_u64((const uint8_t *)k.mv_data + 4) : UINT64_MAX;
+        nb->known = true;
+    }
+    *taken = seq == nb->next_taken;
+    return SL_OK;
+}
+
+/* Write a new batch lease (version 2) through p->leases: consecutive new
+ * leases land next to each other, mostly without a search from the root. */
+static sl_err lease_write_new(pull_run *p, uint64_t seq, const sl_lease_rec *rec)
+{
+    uint8_t key[SL_GID_SEQ_KEY_LEN], buf[LEASE_RECORD_MAX];
+    sl_gid_seq_key(key, p->g.gid, seq);
+    MDB_val k = {sizeof key, key};
+    MDB_val v = {lease_encode(rec, SL_LEASE_RECORD_VERSION_BATCH, buf), buf};
+    int rc = mdb_cursor_put(p->leases, &k, &v, 0);
+    return rc ? sl_err_from_mdb(rc) : SL_OK;
+}
 
 /* Lease a new event (first delivery) unless it is pending already: a batch
  * lease (record version 2, no due entry of its own), noted in nb. */
 static sl_err lease_new(pull_run *p, const sl_event_view *ev, new_batch *nb)
 {
+    bool taken = false;
+    sl_err rc = lease_taken(p, nb, ev->seq, &taken);
+    if (rc != SL_OK || taken)
+        return rc; /* taken: a lease exists already (replayed ahead of the cursor) */
     sl_lease_rec lease;
-    sl_err rc = sl_lease_rec_get(p->w, p->g.gid, ev->seq, &lease);
-    if (rc != SL_ERR_NOT_FOUND)
-        return rc; /* SL_OK: a lease exists already (replayed ahead of the cursor) */
     lease.state = SL_LEASE_IN_FLIGHT;
     lease.attempt = 1;
     lease.due_ms = sl_add_sat(p->now_ms, p->g.config.ack_wait_ms);
@@ -572,7 +634,7 @@ static sl_err lease_new(pull_run *p, const sl_event_view *ev, new_batch *nb)
     lease.reason_len = 0;
     rc = deliver(p, ev, &lease);
     if (rc == SL_OK)
-        rc = lease_write(p->w, p->g.gid, ev->seq, &lease, SL_LEASE_RECORD_VERSION_BATCH);
+        rc = lease_write_new(p, ev->seq, &lease);
     if (rc != SL_OK)
         return rc;
     if (nb->n++ == 0)
@@ -594,7 +656,7 @@ static sl_err pull_new(pull_run *p)
         return rc;
     sl_event_view ev;
     unsigned skipped = 0;
-    new_batch nb = {0, 0, 0};
+    new_batch nb = {0, 0, 0, false, 0};
     while (p->res.delivered < p->max && !pull_full(p)) {
         rc = sl_log_iter_next(&it, &ev);
         if (rc != SL_OK)
@@ -704,6 +766,7 @@ sl_err sl_lease_pull(sl_txn *w, const char *group, size_t max, uint64_t now_ms,
 /* One settle step of a session: what to do with one token. */
 typedef struct settle_run {
     sl_txn *w;             /* the session's write txn */
+    MDB_cursor *leases;    /* the session's cursor on DB_LEASES */
     sl_group_rec *g;       /* the session's group, written back at its end */
     sl_settle_kind kind;   /* ack, nack, extend or term */
     uint64_t delay_ms;     /* nack delay / extend lease length, or SL_DELAY_DEFAULT */
@@ -711,9 +774,10 @@ typedef struct settle_run {
     uint64_t now_ms;       /* the injected clock */
 } settle_run;
 
+/* The cursor sits on the lease (settle_one just read it). */
 static sl_err settle_ack(settle_run *s, uint64_t seq, const sl_lease_rec *lease)
 {
-    sl_err rc = sl_lease_rec_del(s->w, s->g->gid, seq, lease);
+    sl_err rc = lease_del_here(s->w, s->leases, s->g->gid, seq, lease);
     if (rc != SL_OK)
         return rc;
     uncount(s->g, lease->state);
@@ -765,7 +829,7 @@ static sl_err settle_one(settle_run *s, sl_slice token, sl_token_status *st)
         return SL_OK;
     }
     sl_lease_rec lease;
-    sl_err rc = sl_lease_rec_get(s->w, gid, seq, &lease);
+    sl_err rc = lease_seek(s->leases, gid, seq, &lease);
     *st = SL_TOKEN_GONE;
     if (rc == SL_ERR_NOT_FOUND)
         return SL_OK;
@@ -805,6 +869,9 @@ sl_err sl_settle_begin(sl_txn *w, const char *group, sl_settle_session *ss)
     sl_err rc = sl_group_rec_load(w, group, &ss->g);
     if (rc != SL_OK)
         return rc;
+    int mrc = mdb_cursor_open(w->txn, sl_dbi(w, SL_DB_LEASES), &ss->leases);
+    if (mrc != 0)
+        return sl_err_from_mdb(mrc);
     ss->w = w;
     return SL_OK;
 }
@@ -815,7 +882,7 @@ sl_err sl_settle_step(sl_settle_session *ss, sl_settle_kind kind, sl_slice token
 {
     if (!ss || !ss->w || !status || !kind_ok(kind) || (!reason.ptr && reason.len))
         return SL_ERR_INVALID;
-    settle_run s = {ss->w, &ss->g, kind, delay_ms, sl_reason_cut(reason), now_ms};
+    settle_run s = {ss->w, ss->leases, &ss->g, kind, delay_ms, sl_reason_cut(reason), now_ms};
     sl_err rc = settle_one(&s, token, status);
     /* a failed step may have changed the group half way: the caller aborts
      * the transaction then, so only a settled token needs the write */
@@ -829,6 +896,8 @@ sl_err sl_settle_end(sl_settle_session *ss)
     if (!ss || !ss->w)
         return SL_OK;
     sl_err rc = ss->changed ? sl_group_rec_save(ss->w, &ss->g) : SL_OK;
+    mdb_cursor_close(ss->leases);
+    ss->leases = NULL;
     ss->w = NULL;
     ss->changed = false;
     return rc;

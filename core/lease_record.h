@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "bytes.h"
+#include "db.h"
 #include "error.h"
 #include "group_record.h"
 #include "lease.h"
@@ -97,9 +98,12 @@ bool sl_token_decode(sl_slice token, uint32_t *gid, uint64_t *seq, uint32_t *del
  * has its own kind, delay and reason. Between begin and end nothing else may
  * load or save the group's record in w: its counters live in the session.
  * Steps run in order, each against the leases as the previous ones left
- * them, exactly as separate sl_lease_settle calls of one token would. */
+ * them, exactly as separate sl_lease_settle calls of one token would.
+ * After begin succeeded, end it (it writes the group) or abort w. */
 typedef struct sl_settle_session {
     sl_txn *w;          /* the caller's write txn; NULL once ended */
+    MDB_cursor *leases; /* on DB_LEASES in w: the steps' lookups start near the last
+                           one; closed by end, or by LMDB when w is aborted */
     sl_group_rec g;     /* the group, counters as the steps so far left them */
     bool changed;       /* a step settled a token: end writes g */
 } sl_settle_session;
