@@ -634,9 +634,13 @@ sl_client_status sl_client_encode_dlq_change(sl_client_buf *out, sl_client_op op
 /* Record a malformed reply (the first problem only) and return false. */
 bool cl_bad(cl_decoder *d, const char *key, const char *what)
 {
-    if (d->err->status == SL_CLIENT_OK)
-        cl_fail(d->err, SL_CLIENT_ERR_BAD_REPLY, "bad_reply", "malformed reply: %s%s%s %s",
-             d->where, (*d->where && key) ? "." : "", key ? key : "", what);
+    if (d->err->status != SL_CLIENT_OK)
+        return false;
+    char where[64] = "";
+    if (d->where_key)
+        snprintf(where, sizeof where, "%s[%" PRIu32 "]", d->where_key, d->where_index);
+    cl_fail(d->err, SL_CLIENT_ERR_BAD_REPLY, "bad_reply", "malformed reply: %s%s%s %s", where,
+            (*where && key) ? "." : "", key ? key : "", what);
     return false;
 }
 
@@ -798,15 +802,17 @@ bool cl_maps_of(cl_decoder *d, const msgpack_object_array *arr, const char *key,
     return true;
 }
 
-/* Mark element i of the array under key as the place of any failure. */
+/* Mark element i of the array under key (a string that outlives the
+ * decoding) as the place of any failure; formatted only when one happens. */
 void cl_enter(cl_decoder *d, const char *key, uint32_t i)
 {
-    snprintf(d->where, sizeof d->where, "%s[%" PRIu32 "]", key, i);
+    d->where_key = key;
+    d->where_index = i;
 }
 
 void cl_leave(cl_decoder *d)
 {
-    d->where[0] = '\0';
+    d->where_key = NULL;
 }
 
 /* ---- shapes ---- */

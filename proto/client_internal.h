@@ -91,7 +91,9 @@ bool cl_headers_ok(const sl_header *h, size_t n);
 typedef struct cl_decoder {
     msgpack_zone *zone;    /* decode memory (owned by the result) */
     sl_client_error *err;  /* the first failure goes here */
-    char where[48];        /* the array element being decoded, e.g. "deliveries[3]"; "" at top */
+    const char *where_key; /* the array whose element is being decoded (static string),
+                              NULL at top; named in errors as e.g. "deliveries[3]" */
+    uint32_t where_index;  /* that element's index */
 } cl_decoder;
 
 /* Record a malformed reply (the first problem only) and return false. */
