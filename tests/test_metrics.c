@@ -549,6 +549,9 @@ TEST(store_groups_webhooks_storage)
     REQUIRE(sl_txn_commit(&w) == SL_OK);
     atomic_store(&f.counters.publishes, 4);
     atomic_store(&f.counters.parked_pulls, 2);
+    atomic_store(&f.counters.commits, 3);
+    atomic_store(&f.counters.commit_us, 1250);
+    atomic_store(&f.counters.commit_requests, 40);
 
     int failed = 0;
     char *text = fx_render(&f, T0 + 1500, &failed);
@@ -556,6 +559,9 @@ TEST(store_groups_webhooks_storage)
     REQUIRE(text);
     CHECK_LINE(text, "sluice_events_published_total 4");
     CHECK_LINE(text, "sluice_parked_pulls 2");
+    CHECK_LINE(text, "sluice_commits_total 3");
+    CHECK_LINE(text, "sluice_commit_seconds_total 0.001250");
+    CHECK_LINE(text, "sluice_commit_requests_total 40");
     CHECK_LINE(text, "sluice_uptime_seconds 1.500");
     CHECK_LINE(text, "sluice_group_lag{group=\"billing\"} 2");
     CHECK_LINE(text, "sluice_group_in_flight{group=\"billing\"} 0");
@@ -692,6 +698,16 @@ static bool daemon_has_http(void)
     return strstr(buf, "http-listen") != NULL;
 }
 
+/* The value of the unlabelled sample `name` in text; -1 when absent. */
+static double sample_value(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, name, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+    return -1;
+}
+
 TEST(daemon_serves_metrics)
 {
     if (!daemon_has_http()) {
@@ -738,6 +754,11 @@ TEST(daemon_serves_metrics)
             CHECK_LINE(b.data, "sluice_events_published_total 2");
             CHECK_LINE(b.data, "sluice_group_lag{group=\"billing\"} 2");
             CHECK(check_histograms(b.data, "sluice_request_duration_seconds") >= 12);
+            /* group commit: the writes so far needed at least one commit each
+               batch, and the commits answered all of them */
+            CHECK(sample_value(b.data, "sluice_commits_total") >= 1);
+            CHECK(sample_value(b.data, "sluice_commit_requests_total") >= 4);
+            CHECK(sample_value(b.data, "sluice_commit_seconds_total") > 0);
         }
     }
     free(b.data);

@@ -32,6 +32,10 @@ typedef struct sl_server_counters {
     atomic_uint_fast64_t requests;    /* requests answered */
     atomic_uint_fast64_t publishes;   /* events appended (not counting duplicates) */
     atomic_uint_fast64_t parked_pulls;/* long-polls parked now */
+    atomic_uint_fast64_t commits;     /* write transactions committed (each one fsync) */
+    atomic_uint_fast64_t commit_us;   /* time spent committing them, fsync included */
+    atomic_uint_fast64_t commit_requests; /* requests those commits answered (group commit:
+                                         commit_requests / commits per fsync) */
     uint64_t started_ms;              /* set once at start */
 } sl_server_counters;
 

@@ -177,6 +177,18 @@ static sl_err render_server(const sl_server_counters *k, uint64_t now_ms, sl_mte
         rc = single(out, "sluice_parked_pulls", "gauge", "Long-poll pulls waiting for events now",
                     sl_mtext_fmt_u64(v, atomic_load(&k->parked_pulls)));
     if (rc == SL_OK)
+        rc = single(out, "sluice_commits_total", "counter",
+                    "Write transactions committed (each one synced to disk unless relaxed)",
+                    sl_mtext_fmt_u64(v, atomic_load(&k->commits)));
+    if (rc == SL_OK)
+        rc = single(out, "sluice_commit_seconds_total", "counter",
+                    "Time spent committing write transactions, the sync included",
+                    sl_mtext_fmt_fixed(v, atomic_load(&k->commit_us), 6));
+    if (rc == SL_OK)
+        rc = single(out, "sluice_commit_requests_total", "counter",
+                    "Requests answered by those commits (group commit: many per commit)",
+                    sl_mtext_fmt_u64(v, atomic_load(&k->commit_requests)));
+    if (rc == SL_OK)
         rc = single(out, "sluice_uptime_seconds", "gauge", "Seconds since sluiced started",
                     sl_mtext_fmt_fixed(v, up_ms, 3));
     return rc;

@@ -168,7 +168,14 @@ static sl_err run_once(sl_writer *w, const batch *b, bool maintain, uint64_t now
         sl_txn_abort(&txn);
         return rc;
     }
-    return sl_txn_commit(&txn);
+    uint64_t t0 = sl_mono_us();
+    rc = sl_txn_commit(&txn);
+    if (rc == SL_OK) {
+        atomic_fetch_add(&w->counters->commits, 1);
+        atomic_fetch_add(&w->counters->commit_us, sl_mono_us() - t0);
+        atomic_fetch_add(&w->counters->commit_requests, b->n);
+    }
+    return rc;
 }
 
 static void fail_batch(const batch *b, sl_err rc, const char *message)
