@@ -627,6 +627,7 @@ typedef struct parked_arg {
     long status;
     size_t n;
     uint64_t took_ms;
+    char body[256];      /* the start of the answer, to tell why when it is not 200 */
 } parked_arg;
 
 static void *parked_pull(void *p)
@@ -637,6 +638,7 @@ static void *parked_pull(void *p)
     a->status = hf_call(a->f, "POST", "/v1/groups/lp/pull", "{\"wait_ms\": 60000}", NULL, &r);
     a->took_ms = test_mono_ms() - t0;
     a->n = hr_array_len(&r, "data");
+    snprintf(a->body, sizeof a->body, "%s", r.body ? r.body : "");
     hr_free(&r);
     return NULL;
 }
@@ -672,8 +674,8 @@ TEST(test_sigterm_answers_parked_http_long_polls)
         for (int i = 0; i < N; i++) {
             pthread_join(t[i], NULL);
             if (a[i].status != 200)
-                fprintf(stderr, "  round %d pull %d: status %ld after %llu ms\n", round, i,
-                        a[i].status, (unsigned long long)a[i].took_ms);
+                fprintf(stderr, "  round %d pull %d: status %ld after %llu ms: %s\n", round, i,
+                        a[i].status, (unsigned long long)a[i].took_ms, a[i].body);
             CHECK(a[i].status == 200);
             CHECK_EQ_U64(a[i].n, 0);
             CHECK(a[i].took_ms < 15000);
