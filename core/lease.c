@@ -101,13 +101,12 @@ static sl_err due_del(sl_txn *w, uint32_t gid, uint64_t due_ms, uint64_t seq)
     return rc == 0 || rc == MDB_NOTFOUND ? SL_OK : sl_err_from_mdb(rc);
 }
 
-/* Write the record alone (no due entry), as the given version. */
-static sl_err lease_write(sl_txn *w, uint32_t gid, uint64_t seq, const sl_lease_rec *rec,
-                          uint8_t version)
+/* Write the record alone (no due entry), as version 1 (own due entry). */
+static sl_err lease_write(sl_txn *w, uint32_t gid, uint64_t seq, const sl_lease_rec *rec)
 {
     uint8_t key[SL_GID_SEQ_KEY_LEN], buf[LEASE_RECORD_MAX];
     sl_gid_seq_key(key, gid, seq);
-    MDB_val k = {sizeof key, key}, v = {lease_encode(rec, version, buf), buf};
+    MDB_val k = {sizeof key, key}, v = {lease_encode(rec, SL_LEASE_RECORD_VERSION, buf), buf};
     int mrc = mdb_put(w->txn, sl_dbi(w, SL_DB_LEASES), &k, &v, 0);
     return mrc ? sl_err_from_mdb(mrc) : SL_OK;
 }
@@ -144,7 +143,7 @@ sl_err sl_lease_rec_put(sl_txn *w, uint32_t gid, uint64_t seq, const sl_lease_re
     bool moved = !old || old->batch || old->due_ms != rec->due_ms;
     sl_err rc = old && !old->batch && moved ? due_del(w, gid, old->due_ms, seq) : SL_OK;
     if (rc == SL_OK)
-        rc = lease_write(w, gid, seq, rec, SL_LEASE_RECORD_VERSION);
+        rc = lease_write(w, gid, seq, rec);
     if (rc != SL_OK)
         return rc;
     return moved ? due_put(w, gid, rec->due_ms, seq) : SL_OK;
@@ -576,7 +575,6 @@ static sl_err pull_due(pull_run *p)
     return SL_OK;
 }
 
-/* The batch leases one pull_new made: one batch due entry covers them. */
 /* The first deliveries one pull makes, and what it knows of the leases at
  * or after the group's cursor: normally none (one exists when a dead letter
  * was replayed ahead of the cursor), so one seek finds the next such lease
