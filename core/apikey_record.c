@@ -109,7 +109,7 @@ sl_err sl_apikey_rec_put(sl_txn *w, uint64_t key, const sl_apikey_rec *r)
         return SL_ERR_INVALID;
     sl_put_u64(kb, key);
     MDB_val k = {sizeof kb, kb}, val = {len, buf};
-    int rc = mdb_put(w->txn, sl_dbi(w, SL_DB_APIKEYS), &k, &val, 0);
+    int rc = sl_db_put(w, SL_DB_APIKEYS, &k, &val, 0);
     return rc ? sl_err_from_mdb(rc) : SL_OK;
 }
 
@@ -118,6 +118,6 @@ sl_err sl_apikey_rec_del(sl_txn *w, uint64_t key)
     uint8_t kb[SL_APIKEY_KEY_LEN];
     sl_put_u64(kb, key);
     MDB_val k = {sizeof kb, kb};
-    int rc = mdb_del(w->txn, sl_dbi(w, SL_DB_APIKEYS), &k, NULL);
+    int rc = sl_db_del(w, SL_DB_APIKEYS, &k);
     return rc ? sl_err_from_mdb(rc) : SL_OK;
 }

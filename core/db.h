@@ -43,4 +43,23 @@ static inline MDB_dbi sl_dbi(const sl_txn *t, sl_db db)
  * MDB_CORRUPTED/MDB_PAGE_NOTFOUND -> SL_ERR_CORRUPT, others SL_ERR_STORAGE. */
 sl_err sl_err_from_mdb(int rc);
 
+/* ---- changes -------------------------------------------------------------
+ * Every put and delete of core goes through these (never mdb_put/mdb_del
+ * directly): they call LMDB and, when the store keeps a journal
+ * (journal.h), also note the change in the open write transaction's redo
+ * list (redo.h), so the writer can make a batch durable with one journal
+ * write instead of an LMDB commit. They return LMDB's code (ENOMEM when the
+ * redo list cannot grow). The databases are plain key -> value (no
+ * MDB_DUPSORT), so a change is a put of (key, value) or a delete of key. */
+int sl_db_put(sl_txn *t, sl_db db, MDB_val *key, MDB_val *val, unsigned flags);
+int sl_db_del(sl_txn *t, sl_db db, MDB_val *key);
+/* c must be a cursor on db in t. */
+int sl_db_cursor_put(sl_txn *t, sl_db db, MDB_cursor *c, MDB_val *key, MDB_val *val,
+                     unsigned flags);
+/* Deletes the item c is on (mdb_cursor_del with flags 0). */
+int sl_db_cursor_del(sl_txn *t, sl_db db, MDB_cursor *c);
+/* After a put with MDB_RESERVE, once val->mv_data is filled in: note the
+ * value. Must come before any other change in t. */
+int sl_db_reserved(sl_txn *t, const MDB_val *val);
+
 #endif

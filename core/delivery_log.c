@@ -55,7 +55,7 @@ static sl_err drop_oldest(sl_delivery_writer *dw, uint64_t keep_from, bool *foun
     *found = rc == 0 && k.mv_size == SL_DELIVERY_KEY_LEN && sl_get_u64(k.mv_data) == dw->key &&
              (keep_from == 0 || sl_get_u64((const uint8_t *)k.mv_data + 8) < keep_from);
     if (*found)
-        rc = mdb_cursor_del(dw->cursor, 0);
+        rc = sl_db_cursor_del(dw->w, SL_DB_DELIVERIES, dw->cursor);
     return rc == 0 || rc == MDB_NOTFOUND ? SL_OK : sl_err_from_mdb(rc);
 }
 
@@ -84,7 +84,7 @@ sl_err sl_delivery_writer_add(sl_delivery_writer *dw, const sl_delivery_entry *e
     uint8_t kb[SL_DELIVERY_KEY_LEN], buf[SL_DELIVERY_ENTRY_MAX];
     sl_delivery_key(kb, dw->key, entry);
     MDB_val k = {sizeof kb, kb}, v = {sl_delivery_entry_encode(e, buf), buf};
-    int rc = mdb_put(dw->w->txn, sl_dbi(dw->w, SL_DB_DELIVERIES), &k, &v, 0);
+    int rc = sl_db_put(dw->w, SL_DB_DELIVERIES, &k, &v, 0);
     if (rc != 0)
         return sl_err_from_mdb(rc);
     dw->next_entry++;
@@ -124,7 +124,7 @@ sl_err sl_delivery_writer_close(sl_delivery_writer *dw, bool save)
     uint8_t buf[8];
     sl_put_u64(buf, dw->next_entry);
     MDB_val k = {strlen(META_NEXT_ENTRY), (void *)META_NEXT_ENTRY}, v = {sizeof buf, buf};
-    int rc = mdb_put(dw->w->txn, sl_dbi(dw->w, SL_DB_META), &k, &v, 0);
+    int rc = sl_db_put(dw->w, SL_DB_META, &k, &v, 0);
     return rc ? sl_err_from_mdb(rc) : SL_OK;
 }
 

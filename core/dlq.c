@@ -37,7 +37,7 @@ sl_err sl_dlq_put(sl_txn *w, uint32_t gid, uint64_t seq, uint32_t attempts,
     if (reason.len)
         memcpy(buf + DLQ_FIXED_LEN, reason.ptr, reason.len);
     MDB_val v = {DLQ_FIXED_LEN + reason.len, buf};
-    rc = mdb_put(w->txn, dbi, &k, &v, 0);
+    rc = sl_db_put(w, SL_DB_DLQ, &k, &v, 0);
     return rc ? sl_err_from_mdb(rc) : SL_OK;
 }
 
@@ -160,7 +160,7 @@ static sl_err dlq_del(sl_txn *w, uint32_t gid, uint64_t seq)
     uint8_t key[SL_GID_SEQ_KEY_LEN];
     sl_gid_seq_key(key, gid, seq);
     MDB_val k = {sizeof key, key};
-    int rc = mdb_del(w->txn, sl_dbi(w, SL_DB_DLQ), &k, NULL);
+    int rc = sl_db_del(w, SL_DB_DLQ, &k);
     return rc ? sl_err_from_mdb(rc) : SL_OK;
 }
 

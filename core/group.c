@@ -254,7 +254,7 @@ sl_err sl_group_rec_save(sl_txn *w, const sl_group_rec *rec)
     size_t len = group_rec_encode(rec, buf);
     MDB_val k = {strnlen(rec->config.name, SL_GROUP_NAME_MAX), (void *)rec->config.name};
     MDB_val v = {len, buf};
-    int rc = mdb_put(w->txn, sl_dbi(w, SL_DB_GROUPS), &k, &v, 0);
+    int rc = sl_db_put(w, SL_DB_GROUPS, &k, &v, 0);
     return rc ? sl_err_from_mdb(rc) : SL_OK;
 }
 
@@ -299,7 +299,7 @@ static sl_err take_group_id(sl_txn *w, uint32_t *gid)
     uint8_t buf[4];
     sl_put_u32(buf, (uint32_t)next + 1);
     MDB_val nv = {sizeof buf, buf};
-    rc = mdb_put(w->txn, meta, &k, &nv, 0);
+    rc = sl_db_put(w, SL_DB_META, &k, &nv, 0);
     return rc ? sl_err_from_mdb(rc) : SL_OK;
 }
 
@@ -401,7 +401,7 @@ static sl_err delete_gid_prefix(sl_txn *w, sl_db db, uint32_t gid)
         rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
         if (rc != 0 || k.mv_size < 4 || memcmp(k.mv_data, prefix, 4) != 0)
             break;
-        rc = mdb_cursor_del(c, 0);
+        rc = sl_db_cursor_del(w, db, c);
         if (rc != 0)
             break;
     }
@@ -418,7 +418,7 @@ sl_err sl_group_delete(sl_txn *w, const char *name)
     if (rc != SL_OK)
         return rc;
     MDB_val k = {strlen(name), (void *)name};
-    int mrc = mdb_del(w->txn, sl_dbi(w, SL_DB_GROUPS), &k, NULL);
+    int mrc = sl_db_del(w, SL_DB_GROUPS, &k);
     if (mrc != 0)
         return sl_err_from_mdb(mrc);
     rc = delete_gid_prefix(w, SL_DB_LEASES, rec.gid);

@@ -88,7 +88,7 @@ static sl_err due_put(sl_txn *w, uint32_t gid, uint64_t due_ms, uint64_t seq)
     uint8_t key[SL_DUE_KEY_LEN];
     sl_due_key(key, gid, due_ms, seq);
     MDB_val k = {sizeof key, key}, v = {0, NULL};
-    int rc = mdb_put(w->txn, sl_dbi(w, SL_DB_DUE), &k, &v, 0);
+    int rc = sl_db_put(w, SL_DB_DUE, &k, &v, 0);
     return rc ? sl_err_from_mdb(rc) : SL_OK;
 }
 
@@ -97,7 +97,7 @@ static sl_err due_del(sl_txn *w, uint32_t gid, uint64_t due_ms, uint64_t seq)
     uint8_t key[SL_DUE_KEY_LEN];
     sl_due_key(key, gid, due_ms, seq);
     MDB_val k = {sizeof key, key};
-    int rc = mdb_del(w->txn, sl_dbi(w, SL_DB_DUE), &k, NULL);
+    int rc = sl_db_del(w, SL_DB_DUE, &k);
     return rc == 0 || rc == MDB_NOTFOUND ? SL_OK : sl_err_from_mdb(rc);
 }
 
@@ -107,7 +107,7 @@ static sl_err lease_write(sl_txn *w, uint32_t gid, uint64_t seq, const sl_lease_
     uint8_t key[SL_GID_SEQ_KEY_LEN], buf[LEASE_RECORD_MAX];
     sl_gid_seq_key(key, gid, seq);
     MDB_val k = {sizeof key, key}, v = {lease_encode(rec, SL_LEASE_RECORD_VERSION, buf), buf};
-    int mrc = mdb_put(w->txn, sl_dbi(w, SL_DB_LEASES), &k, &v, 0);
+    int mrc = sl_db_put(w, SL_DB_LEASES, &k, &v, 0);
     return mrc ? sl_err_from_mdb(mrc) : SL_OK;
 }
 
@@ -130,7 +130,7 @@ static sl_err lease_seek(MDB_cursor *c, uint32_t gid, uint64_t seq, sl_lease_rec
 static sl_err lease_del_here(sl_txn *w, MDB_cursor *c, uint32_t gid, uint64_t seq,
                              const sl_lease_rec *lease)
 {
-    int rc = mdb_cursor_del(c, 0);
+    int rc = sl_db_cursor_del(w, SL_DB_LEASES, c);
     if (rc != 0)
         return sl_err_from_mdb(rc);
     return lease->batch ? SL_OK : due_del(w, gid, lease->due_ms, seq);
@@ -154,7 +154,7 @@ sl_err sl_lease_rec_del(sl_txn *w, uint32_t gid, uint64_t seq, const sl_lease_re
     uint8_t key[SL_GID_SEQ_KEY_LEN];
     sl_gid_seq_key(key, gid, seq);
     MDB_val k = {sizeof key, key};
-    int rc = mdb_del(w->txn, sl_dbi(w, SL_DB_LEASES), &k, NULL);
+    int rc = sl_db_del(w, SL_DB_LEASES, &k);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return sl_err_from_mdb(rc);
     return lease->batch ? SL_OK : due_del(w, gid, lease->due_ms, seq);
@@ -177,7 +177,7 @@ static sl_err due_batch_put(sl_txn *w, uint32_t gid, uint64_t due_ms, uint64_t f
     due_batch_key(key, gid, due_ms, first);
     sl_put_u64(val, last);
     MDB_val k = {sizeof key, key}, v = {sizeof val, val};
-    int rc = mdb_put(w->txn, sl_dbi(w, SL_DB_DUE), &k, &v, 0);
+    int rc = sl_db_put(w, SL_DB_DUE, &k, &v, 0);
     return rc ? sl_err_from_mdb(rc) : SL_OK;
 }
 
@@ -186,7 +186,7 @@ static sl_err due_batch_del(sl_txn *w, uint32_t gid, uint64_t due_ms, uint64_t f
     uint8_t key[SL_DUE_BATCH_KEY_LEN];
     due_batch_key(key, gid, due_ms, first);
     MDB_val k = {sizeof key, key};
-    int rc = mdb_del(w->txn, sl_dbi(w, SL_DB_DUE), &k, NULL);
+    int rc = sl_db_del(w, SL_DB_DUE, &k);
     return rc == 0 || rc == MDB_NOTFOUND ? SL_OK : sl_err_from_mdb(rc);
 }
 
@@ -612,7 +612,7 @@ static sl_err lease_write_new(pull_run *p, uint64_t seq, const sl_lease_rec *rec
     sl_gid_seq_key(key, p->g.gid, seq);
     MDB_val k = {sizeof key, key};
     MDB_val v = {lease_encode(rec, SL_LEASE_RECORD_VERSION_BATCH, buf), buf};
-    int rc = mdb_cursor_put(p->leases, &k, &v, 0);
+    int rc = sl_db_cursor_put(p->w, SL_DB_LEASES, p->leases, &k, &v, 0);
     return rc ? sl_err_from_mdb(rc) : SL_OK;
 }
 

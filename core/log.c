@@ -134,7 +134,7 @@ static sl_err topic_rec_put(sl_txn *w, MDB_val *key, const topic_rec *r)
     sl_put_u64(buf + 16, r->first_seq);
     sl_put_u64(buf + 24, r->last_seq);
     MDB_val v = {sizeof buf, buf};
-    return sl_err_from_mdb(mdb_put(w->txn, sl_dbi(w, SL_DB_TOPICS), key, &v, 0));
+    return sl_err_from_mdb(sl_db_put(w, SL_DB_TOPICS, key, &v, 0));
 }
 
 /* Apply one delta to the stored statistics of its topic. */
@@ -159,7 +159,7 @@ static sl_err topic_apply(sl_txn *w, const topic_delta *td, bool removing)
     r.events = sub_sat(r.events, td->d.events);
     r.bytes = sub_sat(r.bytes, td->d.bytes);
     if (r.events == 0)
-        return sl_err_from_mdb(mdb_del(w->txn, sl_dbi(w, SL_DB_TOPICS), &key, NULL));
+        return sl_err_from_mdb(sl_db_del(w, SL_DB_TOPICS, &key));
     if (r.first_seq <= td->d.last_seq)
         r.first_seq = td->d.last_seq + 1; /* a lower bound: see FORMAT.md */
     return topic_rec_put(w, &key, &r);
@@ -243,7 +243,7 @@ static sl_err idem_put(sl_txn *w, sl_slice key, const idem_rec *rec, const idem_
     MDB_val none = {0, (void *)""};
     if (old) {
         MDB_val ek = idem_exp_key(kbuf, old->ts, key);
-        int rc = mdb_del(w->txn, sl_dbi(w, SL_DB_IDEM_EXP), &ek, NULL);
+        int rc = sl_db_del(w, SL_DB_IDEM_EXP, &ek);
         if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
             return sl_err_from_mdb(rc);
     }
@@ -251,11 +251,11 @@ static sl_err idem_put(sl_txn *w, sl_slice key, const idem_rec *rec, const idem_
     sl_put_u64(vbuf, rec->seq);
     sl_put_u64(vbuf + 8, rec->ts);
     MDB_val k = {key.len, (void *)key.ptr}, v = {sizeof vbuf, vbuf};
-    int rc = mdb_put(w->txn, sl_dbi(w, SL_DB_IDEM), &k, &v, 0);
+    int rc = sl_db_put(w, SL_DB_IDEM, &k, &v, 0);
     if (rc != MDB_SUCCESS)
         return sl_err_from_mdb(rc);
     MDB_val ek = idem_exp_key(kbuf, rec->ts, key);
-    return sl_err_from_mdb(mdb_put(w->txn, sl_dbi(w, SL_DB_IDEM_EXP), &ek, &none, 0));
+    return sl_err_from_mdb(sl_db_put(w, SL_DB_IDEM_EXP, &ek, &none, 0));
 }
 
 /* True when a key first seen at seen_ts is still a duplicate at ts. */
@@ -292,10 +292,10 @@ static sl_err idem_expire(sl_txn *w, uint64_t now_ms, uint64_t window, size_t bu
         err = idem_get(w, key, &cur_rec, &found);
         if (err == SL_OK && found && cur_rec.ts == ts) {
             MDB_val ik = {key.len, (void *)key.ptr};
-            err = sl_err_from_mdb(mdb_del(w->txn, sl_dbi(w, SL_DB_IDEM), &ik, NULL));
+            err = sl_err_from_mdb(sl_db_del(w, SL_DB_IDEM, &ik));
         }
         if (err == SL_OK)
-            err = sl_err_from_mdb(mdb_cursor_del(cur, 0));
+            err = sl_err_from_mdb(sl_db_cursor_del(w, SL_DB_IDEM_EXP, cur));
     }
     mdb_cursor_close(cur);
     return err;
@@ -423,6 +423,7 @@ typedef struct chunk_plan {
     size_t cap;                 /* largest chunk of several events, bytes */
     size_t small_max;           /* largest small chunk (one page), see tail_extend */
     uint64_t ts;                /* the batch's timestamp */
+    sl_txn *w;                  /* the write transaction the chunks go into */
 } chunk_plan;
 
 /* From event i, take events into a chunk that starts with len bytes and
@@ -479,18 +480,17 @@ static sl_err tail_load(MDB_cursor *cur, const chunk_plan *p, uint64_t first_seq
     return chunk_at(&k, &(MDB_val){v.mv_size, t->copy}, &t->c);
 }
 
-/* Reserve a chunk of len bytes under key seq (appended: the largest key). */
-static sl_err chunk_reserve(MDB_cursor *cur, const uint8_t key[SEQ_KEY_LEN], size_t len,
-                            uint8_t **mem)
+/* Reserve a chunk of v->mv_size bytes under key (appended: the largest key)
+ * through cur, a cursor on SL_DB_CHUNKS in w; v->mv_data gets the memory.
+ * The caller fills it, then notes it with sl_db_reserved. */
+static sl_err chunk_reserve(sl_txn *w, MDB_cursor *cur, const uint8_t key[SEQ_KEY_LEN],
+                            MDB_val *v)
 {
-    MDB_val k = {SEQ_KEY_LEN, (void *)key}, v = {len, NULL};
-    int rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND | MDB_RESERVE);
+    MDB_val k = {SEQ_KEY_LEN, (void *)key};
+    int rc = sl_db_cursor_put(w, SL_DB_CHUNKS, cur, &k, v, MDB_APPEND | MDB_RESERVE);
     if (rc == MDB_KEYEXIST)
         return SL_ERR_CORRUPT; /* the log state is behind the stored events */
-    if (rc != MDB_SUCCESS)
-        return sl_err_from_mdb(rc);
-    *mem = v.mv_data;
-    return SL_OK;
+    return sl_err_from_mdb(rc);
 }
 
 /* Write events [i, end) (duplicates skipped), count of them, as one chunk of
@@ -503,18 +503,18 @@ static sl_err chunk_write(MDB_cursor *cur, const chunk_plan *p, const tail_chunk
         memcpy(key, tail->key, sizeof key);
     else
         sl_put_u64(key, p->out[i].seq);
-    uint8_t *mem = NULL;
-    sl_err rc = chunk_reserve(cur, key, len, &mem);
+    MDB_val v = {len, NULL};
+    sl_err rc = chunk_reserve(p->w, cur, key, &v);
     if (rc != SL_OK)
         return rc;
     sl_chunk_writer w;
-    sl_chunk_writer_start(&w, mem, count, tail ? tail->c.first_ts : p->ts, p->ts);
+    sl_chunk_writer_start(&w, v.mv_data, count, tail ? tail->c.first_ts : p->ts, p->ts);
     if (tail)
         sl_chunk_writer_copy(&w, &tail->c);
     for (; i < end; i++)
         if (!p->out[i].duplicate)
             sl_chunk_writer_add_in(&w, &p->events[i], p->ts);
-    return SL_OK;
+    return sl_err_from_mdb(sl_db_reserved(p->w, &v)); /* all len bytes are written */
 }
 
 /* Extend the small tail chunk (at most one page) with the first events of
@@ -535,7 +535,7 @@ static sl_err tail_extend(MDB_cursor *cur, const chunk_plan *p, uint64_t first_s
     size_t end = plan_take(p, *i, &len, &count);
     if (count == tail.c.count || (end == p->n && len > p->small_max))
         return SL_OK; /* nothing fits, or it would end as a half-empty overflow chunk */
-    rc = sl_err_from_mdb(mdb_cursor_del(cur, 0)); /* cursor is still on the tail */
+    rc = sl_err_from_mdb(sl_db_cursor_del(p->w, SL_DB_CHUNKS, cur)); /* still on the tail */
     if (rc == SL_OK)
         rc = chunk_write(cur, p, &tail, *i, end, count, len);
     if (rc == SL_OK)
@@ -544,10 +544,10 @@ static sl_err tail_extend(MDB_cursor *cur, const chunk_plan *p, uint64_t first_s
 }
 
 /* Write the batch's new events (the first has sequence first_seq) as chunks. */
-static sl_err write_chunks(sl_txn *w, const chunk_plan *p, uint64_t first_seq)
+static sl_err write_chunks(const chunk_plan *p, uint64_t first_seq)
 {
     MDB_cursor *cur;
-    sl_err rc = open_chunks(w, &cur);
+    sl_err rc = open_chunks(p->w, &cur);
     if (rc != SL_OK)
         return rc;
     size_t i = 0;
@@ -607,8 +607,8 @@ sl_err sl_log_append(sl_txn *w, const sl_event_in *events, size_t n, uint64_t no
     if (rc != SL_OK || c.st.next_seq == first_seq)
         return rc;
     size_t ps = page_size_of(w);
-    chunk_plan plan = {events, out, n, sl_chunk_cap(ps), sl_chunk_small_max(ps), c.ts};
-    rc = write_chunks(w, &plan, first_seq);
+    chunk_plan plan = {events, out, n, sl_chunk_cap(ps), sl_chunk_small_max(ps), c.ts, w};
+    rc = write_chunks(&plan, first_seq);
     if (rc == SL_OK)
         rc = topic_table_flush(w, &c.topics);
     c.st.last_ts = c.ts;
@@ -907,7 +907,7 @@ static sl_err drop_spent_chunks(trim_ctx *x, sl_chunk *c, bool *empty)
             return *empty ? SL_OK : rc;
         if (c->first_seq + c->count > x->st.head_seq)
             return SL_OK;
-        rc = sl_err_from_mdb(mdb_cursor_del(x->chunks, 0));
+        rc = sl_err_from_mdb(sl_db_cursor_del(x->w, SL_DB_CHUNKS, x->chunks));
         if (rc != SL_OK)
             return rc;
     }

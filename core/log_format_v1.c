@@ -97,7 +97,7 @@ static sl_err progress_save(sl_txn *w, uint64_t next)
     sl_put_u32(buf, TARGET_FORMAT);
     sl_put_u64(buf + 4, next);
     MDB_val k = progress_key(), v = {sizeof buf, buf};
-    return sl_err_from_mdb(mdb_put(w->txn, sl_dbi(w, SL_DB_META), &k, &v, 0));
+    return sl_err_from_mdb(sl_db_put(w, SL_DB_META, &k, &v, 0));
 }
 
 /* ---- moving events -------------------------------------------------------- */
@@ -167,29 +167,37 @@ static sl_err span_plan(upgrade_step *u, chunk_span *s)
     return rc == SL_ERR_NOT_FOUND ? SL_OK : rc;
 }
 
-/* Write the chunk of span s, then delete its events from the format 1 log. */
-static sl_err span_move(upgrade_step *u, const chunk_span *s)
+/* Write the chunk of span s (the first events of the format 1 log). */
+static sl_err span_write(upgrade_step *u, const chunk_span *s)
 {
     uint8_t key[SEQ_KEY_LEN];
     sl_put_u64(key, s->first_seq);
     MDB_val k = {sizeof key, key}, v = {s->len, NULL};
-    int mrc = mdb_cursor_put(u->chunks, &k, &v, MDB_APPEND | MDB_RESERVE);
+    int mrc = sl_db_cursor_put(u->w, SL_DB_CHUNKS, u->chunks, &k, &v,
+                               MDB_APPEND | MDB_RESERVE);
     if (mrc != MDB_SUCCESS)
         return mrc == MDB_KEYEXIST ? SL_ERR_CORRUPT : sl_err_from_mdb(mrc);
     sl_chunk_writer cw;
     sl_chunk_writer_start(&cw, v.mv_data, s->count, s->first_ts, s->last_ts);
     sl_event_view ev;
-    sl_err rc = SL_OK;
-    for (uint32_t i = 0; i < s->count && rc == SL_OK; i++) {
-        rc = v1_get(u->v1, i ? MDB_NEXT : MDB_FIRST, &ev);
-        if (rc == SL_OK)
-            sl_chunk_writer_add_view(&cw, &ev);
+    for (uint32_t i = 0; i < s->count; i++) {
+        sl_err rc = v1_get(u->v1, i ? MDB_NEXT : MDB_FIRST, &ev);
+        if (rc != SL_OK)
+            return rc;
+        sl_chunk_writer_add_view(&cw, &ev);
     }
+    return sl_err_from_mdb(sl_db_reserved(u->w, &v)); /* all s->len bytes are written */
+}
+
+/* Write the chunk of span s, then delete its events from the format 1 log. */
+static sl_err span_move(upgrade_step *u, const chunk_span *s)
+{
+    sl_err rc = span_write(u, s);
     for (uint32_t i = 0; i < s->count && rc == SL_OK; i++) {
         MDB_val dk, dv;
         rc = sl_err_from_mdb(mdb_cursor_get(u->v1, &dk, &dv, MDB_FIRST));
         if (rc == SL_OK)
-            rc = sl_err_from_mdb(mdb_cursor_del(u->v1, 0));
+            rc = sl_err_from_mdb(sl_db_cursor_del(u->w, SL_DB_EVENTS, u->v1));
     }
     if (rc == SL_OK) {
         u->budget -= s->count;
@@ -249,7 +257,7 @@ static sl_err finish(sl_txn *w, MDB_cursor *chunks)
     if (rc != SL_OK)
         return rc;
     MDB_val k = progress_key();
-    int mrc = mdb_del(w->txn, sl_dbi(w, SL_DB_META), &k, NULL);
+    int mrc = sl_db_del(w, SL_DB_META, &k);
     return mrc == MDB_NOTFOUND ? SL_OK : sl_err_from_mdb(mrc);
 }
 

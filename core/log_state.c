@@ -43,5 +43,5 @@ sl_err sl_log_state_save(sl_txn *w, const sl_log_state *st)
     sl_put_u64(buf + 24, st->bytes);
     sl_put_u64(buf + 32, st->head_seq);
     MDB_val k = state_key(), v = {sizeof buf, buf};
-    return sl_err_from_mdb(mdb_put(w->txn, sl_dbi(w, SL_DB_META), &k, &v, 0));
+    return sl_err_from_mdb(sl_db_put(w, SL_DB_META, &k, &v, 0));
 }

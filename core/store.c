@@ -3,7 +3,9 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <sys/statvfs.h>
@@ -14,17 +16,20 @@
 
 #include "bytes.h"
 #include "db.h"
+#include "journal.h"
 #include "log_format_v1.h"
+#include "redo.h"
 
 #define MIB (1024ull * 1024ull)
-#define SL_FORMAT_VERSION 2u          /* the on-disk format this code writes */
-#define SL_FORMAT_UPGRADABLE 1u       /* the older format it upgrades at open */
+#define SL_FORMAT_VERSION 3u          /* the on-disk format this code writes */
+#define SL_FORMAT_OLDEST 1u           /* the oldest format it upgrades at open */
 #define SL_MAP_MIN_BYTES (1 * MIB)    /* smallest accepted initial map */
 #define SL_QUOTA_MAX_BYTES (1ull << 50) /* 1 PiB: beyond it sizes stop being sane */
 #define SL_READERS_MAX 65536u         /* most reader slots accepted */
 #define SL_PAYLOAD_LIMIT (256 * MIB)  /* largest max_payload_bytes accepted */
 #define SL_GROW_MIN_STEP (64 * MIB)   /* a grow adds at least this much */
 #define SL_RESERVE_MIN (16 * MIB)     /* smallest non-publish reserve above the quota */
+#define JOURNAL_RECORD_MAX (512u * 1024u) /* bigger batches commit to LMDB instead */
 #define SL_MAXDBS 32                  /* named databases the env allows (room to grow) */
 
 struct sl_store {
@@ -39,6 +44,14 @@ struct sl_store {
                                       mdb_env_set_mapsize needs no live transaction
                                       anywhere in the process */
     bool map_lock_ready;           /* map_lock was initialised */
+    sl_journal *journal;           /* the write-ahead journal (owned); NULL in
+                                      relaxed mode or with journal off */
+    sl_redo *redo;                 /* changes of the open write transaction (owned) */
+    bool recovered;                /* the journal was read back at open */
+    bool journal_room;             /* disk blocks are reserved for a checkpoint */
+    uint64_t journal_replayed;     /* records replayed at open */
+    atomic_bool unsaved;           /* acknowledged changes are in the journal only:
+                                      read transactions do not see them yet */
 };
 
 static const char *const db_names[SL_DB_COUNT] = {
@@ -90,6 +103,8 @@ void sl_store_options_default(sl_store_options *opt)
     opt->retention.max_events = 0;
     opt->retention.discard_unconsumed = false;
     opt->relaxed_sync = false;
+    opt->journal = true;
+    opt->journal_bytes = 16 * MIB;
 }
 
 static bool options_valid(const sl_store_options *opt)
@@ -101,6 +116,8 @@ static bool options_valid(const sl_store_options *opt)
     if (opt->quota_bytes < opt->map_initial_bytes)
         return false;
     if (opt->max_readers < 1 || opt->max_readers > SL_READERS_MAX)
+        return false;
+    if (opt->journal && (opt->journal_bytes < 2 * MIB || opt->journal_bytes > 4096 * MIB))
         return false;
     return opt->max_payload_bytes >= 1 && opt->max_payload_bytes <= SL_PAYLOAD_LIMIT;
 }
@@ -191,8 +208,8 @@ static sl_err check_format(sl_store *s, MDB_txn *txn)
         if (val.mv_size != 4)
             return SL_ERR_VERSION;
         s->format_version = sl_get_u32(val.mv_data);
-        bool known = s->format_version == SL_FORMAT_VERSION ||
-                     s->format_version == SL_FORMAT_UPGRADABLE;
+        bool known = s->format_version >= SL_FORMAT_OLDEST &&
+                     s->format_version <= SL_FORMAT_VERSION;
         return known ? SL_OK : SL_ERR_VERSION;
     }
     if (rc != MDB_NOTFOUND)
@@ -257,14 +274,18 @@ static sl_err startup_txn(sl_store *s)
     return sl_err_from_mdb(mdb_txn_commit(txn));
 }
 
-/* One upgrade transaction; *done once the store is format 2. */
+/* One upgrade transaction; *done once the store is at SL_FORMAT_VERSION.
+ * Format 1 -> 2 moves the events (bounded steps); 2 -> 3 only adds the
+ * journal, which starts empty: writing the format number is all it takes. */
 static sl_err upgrade_txn(sl_store *s, bool *done)
 {
     sl_txn w;
     sl_err rc = sl_txn_begin_write(s, &w);
     if (rc != SL_OK)
         return rc;
-    rc = sl_log_upgrade_v1_step(&w, SL_UPGRADE_STEP_EVENTS, done);
+    *done = true;
+    if (s->format_version == 1)
+        rc = sl_log_upgrade_v1_step(&w, SL_UPGRADE_STEP_EVENTS, done);
     if (rc == SL_OK && *done)
         rc = put_format(s, w.txn);
     if (rc != SL_OK) {
@@ -290,6 +311,174 @@ static sl_err upgrade_format(sl_store *s)
     }
     s->format_version = SL_FORMAT_VERSION;
     return SL_OK;
+}
+
+/* ---- the journal (journal.h) --------------------------------------------- */
+
+#define JOURNAL_META_KEY "journal"
+
+/* Meta "journal": the lap the journal is on and the lsn it started at, as of
+ * the last checkpoint. Absent on a store that never had a journal: lap 0,
+ * which no record carries. */
+static sl_err load_journal_position(sl_store *s, uint64_t *lap, uint64_t *lsn)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc != MDB_SUCCESS)
+        return sl_err_from_mdb(rc);
+    MDB_val key = {sizeof JOURNAL_META_KEY - 1, (void *)JOURNAL_META_KEY}, val;
+    rc = mdb_get(txn, s->dbi[SL_DB_META], &key, &val);
+    sl_err err = SL_OK;
+    *lap = 0;
+    *lsn = 1;
+    if (rc == MDB_SUCCESS && val.mv_size == 16) {
+        *lap = sl_get_u64(val.mv_data);
+        *lsn = sl_get_u64((const uint8_t *)val.mv_data + 8);
+    } else if (rc == MDB_SUCCESS) {
+        err = SL_ERR_CORRUPT;
+    } else if (rc != MDB_NOTFOUND) {
+        err = sl_err_from_mdb(rc);
+    }
+    mdb_txn_abort(txn);
+    return err;
+}
+
+/* In the checkpoint transaction: the journal starts a new lap after it. */
+static sl_err put_journal_position(sl_txn *t, uint64_t lap, uint64_t lsn)
+{
+    uint8_t buf[16];
+    sl_put_u64(buf, lap);
+    sl_put_u64(buf + 8, lsn);
+    MDB_val key = {sizeof JOURNAL_META_KEY - 1, (void *)JOURNAL_META_KEY};
+    MDB_val val = {sizeof buf, buf};
+    return sl_err_from_mdb(mdb_put(t->txn, t->store->dbi[SL_DB_META], &key, &val, 0));
+}
+
+/* Reserve disk blocks past the end of LMDB's data for what the open
+ * transaction may write before its checkpoint (three journals' worth), so an
+ * acknowledged change can always be checkpointed. Without that room the
+ * writer commits every batch instead (sl_txn_can_journal), and a full disk
+ * refuses publishes as it does without a journal. */
+static void reserve_room(sl_store *s)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    int fd;
+    s->journal_room = false;
+    if (mdb_env_info(s->env, &info) != MDB_SUCCESS || mdb_env_stat(s->env, &st) != MDB_SUCCESS ||
+        mdb_env_get_fd(s->env, &fd) != MDB_SUCCESS)
+        return;
+    off_t used = (off_t)((info.me_last_pgno + 1) * (uint64_t)st.ms_psize);
+    off_t room = (off_t)(3 * sl_journal_capacity(s->journal));
+    s->journal_room = fallocate(fd, FALLOC_FL_KEEP_SIZE, used, room) == 0;
+}
+
+/* Records replayed from lsn on: the checkpoint after the replay starts the
+ * new lap at the lsn after the last one replayed. */
+static uint64_t lsn_span(const sl_store *s, uint64_t lsn)
+{
+    uint64_t next = sl_journal_next_lsn(s->journal);
+    return next > lsn ? next - lsn : 0;
+}
+
+/* Checkpoint once: begin (which replays the journal) and commit. */
+static sl_err recover_journal(sl_store *s)
+{
+    for (int attempt = 0; attempt < 32; attempt++) {
+        sl_txn w;
+        sl_err err = sl_txn_begin_write(s, &w);
+        if (err == SL_OK) {
+            err = sl_txn_commit(&w);
+            if (err == SL_OK)
+                s->recovered = true;
+        }
+        if (err != SL_ERR_MAP_FULL)
+            return err;
+        err = sl_store_grow(s, false);
+        if (err != SL_OK)
+            return err;
+    }
+    return SL_ERR_STORAGE_FULL;
+}
+
+/* Open the journal and bring what it holds past the last checkpoint into
+ * LMDB: one write transaction replays it (sl_txn_begin_write) and commits
+ * (a checkpoint, which starts a new lap). A journal left from a run with it
+ * on is read back even when this one runs without it (want false); a new one
+ * that does not fit on the disk is not an error: the store runs without. */
+static sl_err open_journal(sl_store *s, bool want)
+{
+    uint64_t lap = 0, lsn = 1;
+    sl_err err = load_journal_position(s, &lap, &lsn);
+    if (err == SL_OK)
+        err = sl_journal_open(s->path, s->opt.journal_bytes, want, &s->journal);
+    if (err == SL_ERR_STORAGE_FULL && want)
+        return SL_OK;
+    if (err != SL_OK || !s->journal)
+        return err;
+    if (!(s->redo = sl_redo_new(JOURNAL_RECORD_MAX)))
+        return SL_ERR_NOMEM;
+    sl_journal_start_lap(s->journal, lap, lsn);
+    err = recover_journal(s);
+    s->journal_replayed = lsn_span(s, lsn);
+    if (err == SL_OK && !want) {
+        err = sl_store_sync(s); /* relaxed mode commits without it */
+        sl_journal_close(s->journal);
+        s->journal = NULL;
+    }
+    if (err == SL_OK && s->journal)
+        reserve_room(s);
+    return err;
+}
+
+static sl_err replay_record(void *ctx, const uint8_t *body, size_t n)
+{
+    return sl_redo_apply(ctx, body, n);
+}
+
+/* A new top-level write transaction of a journaled store starts from every
+ * acknowledged change: the last checkpoint plus the journal's current lap. */
+static sl_err replay_journal(sl_store *s, sl_txn *t)
+{
+    uint64_t end = s->recovered ? sl_journal_next_lsn(s->journal) : UINT64_MAX;
+    if (s->recovered && end == sl_journal_first_lsn(s->journal))
+        return SL_OK; /* nothing journaled since the checkpoint */
+    sl_txn plain = *t;
+    plain.redo = NULL;
+    return sl_journal_replay(s->journal, end, replay_record, &plain);
+}
+
+/* Commit t as a checkpoint: LMDB durably, then the journal starts a new lap. */
+static sl_err checkpoint(sl_txn *t, int *mdb_rc)
+{
+    sl_store *s = t->store;
+    uint64_t lap;
+    sl_err err;
+    do
+        err = random_u64(&lap);
+    while (err == SL_OK && lap == 0);
+    uint64_t lsn = sl_journal_next_lsn(s->journal);
+    if (err == SL_OK && lsn == sl_journal_first_lsn(s->journal) &&
+        sl_redo_size(t->redo) == 0 && !sl_redo_overflowed(t->redo)) {
+        /* nothing changed since the last checkpoint: no new lap, and LMDB
+         * commits a clean transaction without writing */
+        *mdb_rc = mdb_txn_commit(t->txn);
+        return sl_err_from_mdb(*mdb_rc);
+    }
+    if (err == SL_OK)
+        err = put_journal_position(t, lap, lsn);
+    if (err != SL_OK) {
+        mdb_txn_abort(t->txn);
+        *mdb_rc = EIO;
+        return err;
+    }
+    *mdb_rc = mdb_txn_commit(t->txn);
+    if (*mdb_rc == MDB_SUCCESS) {
+        sl_journal_start_lap(s->journal, lap, lsn);
+        atomic_store(&s->unsaved, false);
+        reserve_room(s);
+    }
+    return sl_err_from_mdb(*mdb_rc);
 }
 
 static sl_err open_env(sl_store *s)
@@ -349,6 +538,8 @@ sl_err sl_store_open(const sl_store_options *opt, sl_store **out)
         err = startup_txn(s);
     if (err == SL_OK)
         err = upgrade_format(s);
+    if (err == SL_OK)
+        err = open_journal(s, opt->journal && !opt->relaxed_sync);
     if (err != SL_OK) {
         sl_store_close(s);
         return err == SL_ERR_NOT_FOUND ? SL_ERR_STORAGE : err;
@@ -363,6 +554,8 @@ void sl_store_close(sl_store *store)
         return;
     if (store->env)
         mdb_env_close(store->env);
+    sl_journal_close(store->journal);
+    sl_redo_free(store->redo);
     if (store->map_lock_ready)
         pthread_rwlock_destroy(&store->map_lock);
     free(store->path);
@@ -430,7 +623,17 @@ sl_err sl_txn_begin_write(sl_store *store, sl_txn *out)
     if (!store || !out)
         return SL_ERR_INVALID;
     memset(out, 0, sizeof *out);
-    return txn_begin(store, NULL, 0, out);
+    sl_err err = txn_begin(store, NULL, 0, out);
+    if (err != SL_OK || !store->journal)
+        return err;
+    err = replay_journal(store, out);
+    if (err != SL_OK) {
+        sl_txn_abort(out);
+        return err;
+    }
+    sl_redo_truncate(store->redo, 0);
+    out->redo = store->redo;
+    return SL_OK;
 }
 
 sl_err sl_txn_begin_child(sl_txn *parent, sl_txn *out)
@@ -438,7 +641,12 @@ sl_err sl_txn_begin_child(sl_txn *parent, sl_txn *out)
     if (!parent || !out || !parent->txn || !parent->write || !parent->store)
         return SL_ERR_INVALID;
     memset(out, 0, sizeof *out);
-    return txn_begin(parent->store, parent->txn, 0, out);
+    sl_err err = txn_begin(parent->store, parent->txn, 0, out);
+    if (err == SL_OK && parent->redo) {
+        out->redo = parent->redo;
+        out->redo_mark = sl_redo_size(parent->redo);
+    }
+    return err;
 }
 
 /* A failed write with the disk (nearly) full is "storage full", whatever
@@ -457,8 +665,14 @@ sl_err sl_txn_commit(sl_txn *txn)
 {
     if (!txn || !txn->txn)
         return SL_ERR_INVALID;
-    int rc = mdb_txn_commit(txn->txn);
     sl_store *store = txn->store;
+    int rc;
+    if (txn->top && txn->redo)
+        checkpoint(txn, &rc);
+    else
+        rc = mdb_txn_commit(txn->txn);
+    if (txn->redo)
+        sl_redo_truncate(txn->redo, txn->top ? 0 : sl_redo_size(txn->redo));
     txn_ended(txn);
     if ((rc == EIO || rc == ENOSPC) && disk_nearly_full(store->path))
         return SL_ERR_STORAGE_FULL;
@@ -470,7 +684,53 @@ void sl_txn_abort(sl_txn *txn)
     if (!txn || !txn->txn)
         return;
     mdb_txn_abort(txn->txn);
+    if (txn->redo)
+        sl_redo_truncate(txn->redo, txn->top ? 0 : txn->redo_mark);
     txn_ended(txn);
+}
+
+bool sl_txn_can_journal(const sl_txn *txn)
+{
+    if (!txn || !txn->txn || !txn->top || !txn->redo)
+        return false;
+    size_t n = sl_redo_size(txn->redo);
+    return txn->store->journal_room && !sl_redo_overflowed(txn->redo) &&
+           n <= JOURNAL_RECORD_MAX &&
+           sl_journal_fits(txn->store->journal, n);
+}
+
+sl_err sl_txn_journal(sl_txn *txn)
+{
+    if (!sl_txn_can_journal(txn))
+        return SL_ERR_INVALID;
+    size_t n = sl_redo_size(txn->redo);
+    if (n == 0)
+        return SL_OK; /* nothing changed: nothing to make durable */
+    sl_store *s = txn->store;
+    sl_err err = sl_journal_append(s->journal, sl_redo_data(txn->redo), n, true);
+    if (err != SL_OK)
+        return err;
+    sl_redo_truncate(txn->redo, 0);
+    atomic_store(&s->unsaved, true);
+    return SL_OK;
+}
+
+bool sl_txn_changes(const sl_txn *txn, size_t *bytes)
+{
+    if (!txn || !txn->redo || sl_redo_overflowed(txn->redo))
+        return false;
+    *bytes = sl_redo_size(txn->redo);
+    return true;
+}
+
+bool sl_store_journaled(const sl_store *store)
+{
+    return store && store->journal;
+}
+
+bool sl_store_reads_lag(const sl_store *store)
+{
+    return store && atomic_load(&store->unsaved);
 }
 
 static uint64_t add_sat(uint64_t a, uint64_t b)
@@ -556,5 +816,7 @@ sl_err sl_store_get_stats(sl_store *store, sl_store_stats *out)
     if (mdb_reader_list(store->env, count_reader_line, &readers) >= 0)
         out->readers_used = readers;
     out->format_version = store->format_version;
+    out->journal = store->journal != NULL;
+    out->journal_replayed = store->journal_replayed;
     return SL_OK;
 }

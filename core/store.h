@@ -9,6 +9,15 @@
  *     transaction and commits once (with fsync unless relaxed_sync).
  *     sl_txn_begin_child() gives a nested transaction per request so one
  *     failing request does not spoil the others.
+ *   - the journal (journal.h, on unless relaxed_sync): the writer may keep
+ *     its top-level transaction open across batches and make each batch
+ *     durable with sl_txn_journal() (one small write, one fdatasync) instead
+ *     of a commit. sl_txn_commit() of a top-level transaction is then a
+ *     checkpoint: LMDB commits durably and the journal starts over. Changes
+ *     that are only journaled are invisible to read transactions until the
+ *     checkpoint (sl_store_reads_lag). sl_txn_abort() of the open transaction
+ *     loses nothing journaled: the next sl_txn_begin_write() replays it, as
+ *     sl_store_open() does after a crash.
  *   - read transactions: any number, any thread (MDB_NOTLS), never blocked
  *     by the writer.
  *
@@ -26,6 +35,7 @@
 #include "error.h"
 
 struct MDB_txn;
+struct sl_redo;
 
 typedef struct sl_retention {
     uint64_t max_age_ms;  /* 0: no age limit. Default 7 days */
@@ -47,6 +57,9 @@ typedef struct sl_store_options {
     sl_retention retention;
     bool relaxed_sync;           /* commit without fsync (MDB_NOSYNC); caller must
                                     call sl_store_sync() on a timer. Default false */
+    bool journal;                /* keep the write-ahead journal (ignored with
+                                    relaxed_sync). Default true */
+    uint64_t journal_bytes;      /* its size, 2 MiB..4 GiB. Default 16 MiB */
 } sl_store_options;
 
 typedef struct sl_store sl_store;
@@ -57,6 +70,9 @@ typedef struct sl_txn {
     struct MDB_txn *txn;  /* NULL once ended */
     bool write;           /* a write (or child) transaction */
     bool top;             /* internal: top-level, holds the store's map lock */
+    struct sl_redo *redo; /* internal: where changes are noted for the journal
+                             (the store's, borrowed); NULL: not journaled */
+    size_t redo_mark;     /* internal: a child's start in redo (abort drops back) */
 } sl_txn;
 
 typedef struct sl_store_stats {
@@ -67,6 +83,9 @@ typedef struct sl_store_stats {
     uint32_t readers_max;
     uint32_t readers_used;
     uint32_t format_version;
+    bool journal;              /* the write-ahead journal is in use */
+    uint64_t journal_replayed; /* journal records replayed when the store opened
+                                  (what a crash left past the last checkpoint) */
 } sl_store_stats;
 
 /* Fill opt with the defaults above (path NULL). */
@@ -94,11 +113,35 @@ sl_err sl_txn_begin_read(sl_store *store, sl_txn *out);
 sl_err sl_txn_begin_write(sl_store *store, sl_txn *out);
 /* A nested write transaction inside parent (which must be a write txn). */
 sl_err sl_txn_begin_child(sl_txn *parent, sl_txn *out);
-/* Commit. SL_ERR_STORAGE_FULL on ENOSPC/EDQUOT, SL_ERR_MAP_FULL, SL_ERR_STORAGE.
+/* Commit (a top-level one of a journaled store: a checkpoint, see above).
+ * SL_ERR_STORAGE_FULL on ENOSPC/EDQUOT, SL_ERR_MAP_FULL, SL_ERR_STORAGE.
  * The txn is ended whatever the result. */
 sl_err sl_txn_commit(sl_txn *txn);
 /* Abort; safe on a zeroed txn. */
 void sl_txn_abort(sl_txn *txn);
+
+/* Whether sl_txn_journal() can take what the top-level write transaction txn
+ * changed since it began or was last journaled: the store keeps a journal,
+ * the changes are small enough (512 KiB) and fit in the journal's lap. When
+ * false, commit instead. */
+bool sl_txn_can_journal(const sl_txn *txn);
+/* Make those changes durable in the journal (one write and one fdatasync;
+ * nothing when there are none); txn stays open for more. On an error the
+ * changes are not durable: abort txn (the journaled ones are replayed by the
+ * next sl_txn_begin_write). SL_ERR_INVALID when !sl_txn_can_journal(txn). */
+sl_err sl_txn_journal(sl_txn *txn);
+
+/* How many bytes of changes txn (or its parents) noted since the top-level
+ * transaction began or was last journaled: a request that failed without
+ * changing this changed nothing. false when that is not known (no journal,
+ * or more changes than a journal record takes). */
+bool sl_txn_changes(const sl_txn *txn, size_t *bytes);
+
+/* The store keeps a journal. */
+bool sl_store_journaled(const sl_store *store);
+/* True while acknowledged changes are journaled but not checkpointed: a read
+ * transaction begun now would not see them. Any thread. */
+bool sl_store_reads_lag(const sl_store *store);
 
 /* Grow the map after SL_ERR_MAP_FULL. The caller's own transactions must all
  * be ended; it waits for other threads' transactions to end (a read-write

@@ -174,7 +174,7 @@ sl_err sl_webhook_rec_put(sl_txn *w, uint64_t key, const sl_webhook_view *v)
         return SL_ERR_INVALID;
     sl_put_u64(kb, key);
     MDB_val k = {sizeof kb, kb}, val = {len, buf};
-    int rc = mdb_put(w->txn, sl_dbi(w, SL_DB_WEBHOOKS), &k, &val, 0);
+    int rc = sl_db_put(w, SL_DB_WEBHOOKS, &k, &val, 0);
     return rc ? sl_err_from_mdb(rc) : SL_OK;
 }
 
@@ -183,7 +183,7 @@ sl_err sl_webhook_rec_del(sl_txn *w, uint64_t key)
     uint8_t kb[SL_WEBHOOK_KEY_LEN];
     sl_put_u64(kb, key);
     MDB_val k = {sizeof kb, kb};
-    int rc = mdb_del(w->txn, sl_dbi(w, SL_DB_WEBHOOKS), &k, NULL);
+    int rc = sl_db_del(w, SL_DB_WEBHOOKS, &k);
     return rc ? sl_err_from_mdb(rc) : SL_OK;
 }
 
@@ -260,7 +260,7 @@ sl_err sl_webhook_stats_put(sl_txn *w, uint64_t key, const sl_webhook_stats_rec 
     stats_encode(s, buf);
     sl_put_u64(kb, key);
     MDB_val k = {sizeof kb, kb}, v = {sizeof buf, buf};
-    int rc = mdb_put(w->txn, sl_dbi(w, SL_DB_WEBHOOK_STATS), &k, &v, 0);
+    int rc = sl_db_put(w, SL_DB_WEBHOOK_STATS, &k, &v, 0);
     return rc ? sl_err_from_mdb(rc) : SL_OK;
 }
 
@@ -269,7 +269,7 @@ sl_err sl_webhook_stats_del(sl_txn *w, uint64_t key)
     uint8_t kb[SL_WEBHOOK_KEY_LEN];
     sl_put_u64(kb, key);
     MDB_val k = {sizeof kb, kb};
-    int rc = mdb_del(w->txn, sl_dbi(w, SL_DB_WEBHOOK_STATS), &k, NULL);
+    int rc = sl_db_del(w, SL_DB_WEBHOOK_STATS, &k);
     return rc == 0 || rc == MDB_NOTFOUND ? SL_OK : sl_err_from_mdb(rc);
 }
 

@@ -374,7 +374,7 @@ TEST(store_options)
     REQUIRE(sl_store_get_stats(s, &st) == SL_OK);
     CHECK_EQ_U64(st.map_bytes, 64ull << 20);
     CHECK_EQ_U64(st.quota_bytes, 8ull << 30);
-    CHECK_EQ_U64(st.format_version, 2);
+    CHECK_EQ_U64(st.format_version, 3);
     CHECK_EQ_U64(st.readers_max, 1024);
     CHECK(st.used_bytes > 0 && st.file_bytes > 0);
     CHECK_EQ_U64(st.readers_used, 0);
@@ -1797,7 +1797,7 @@ static int v1_check_upgraded(sl_store *s, uint64_t first, uint64_t last)
     if (get_bounds(s, &b) != SL_OK || sl_store_get_stats(s, &st) != SL_OK)
         return 0;
     int ok = b.first_seq == first && b.last_seq == last && b.next_seq == last + 1 &&
-             b.events == last - first + 1 && st.format_version == 2 &&
+             b.events == last - first + 1 && st.format_version == 3 &&
              db_entries(s, SL_DB_EVENTS) == 0 && read_all(s, first, last, len_v1);
     sl_txn r;
     sl_event_view v;
@@ -1835,18 +1835,18 @@ TEST(upgrade_from_format_1)
     uint64_t next, left;
     uint32_t format;
     REQUIRE(v1_progress(dir, &next, &format, &left) == 0);
-    CHECK(next == 0 && format == 2 && left == 0); /* no progress record left */
-    REQUIRE(sl_store_open(&o, &s) == SL_OK); /* a format 2 store opens as is */
+    CHECK(next == 0 && format == 3 && left == 0); /* no progress record left */
+    REQUIRE(sl_store_open(&o, &s) == SL_OK); /* a format 3 store opens as is */
     sl_log_bounds b;
     REQUIRE(get_bounds(s, &b) == SL_OK);
     CHECK_EQ_U64(b.events, 25001);
     sl_store_close(s);
     s = NULL;
     /* a newer format is refused, untouched */
-    REQUIRE(raw_put_u32(dir, "meta", "format", 3) == 0);
+    REQUIRE(raw_put_u32(dir, "meta", "format", 4) == 0);
     CHECK(sl_store_open(&o, &s) == SL_ERR_VERSION);
     REQUIRE(v1_progress(dir, &next, &format, &left) == 0);
-    CHECK_EQ_U64(format, 3);
+    CHECK_EQ_U64(format, 4);
     test_rmtree(dir);
     free(dir);
 
@@ -1891,7 +1891,7 @@ TEST(upgrade_interrupted_resumes)
     CHECK(v1_check_upgraded(s, 101, 25100));
     sl_store_close(s);
     REQUIRE(v1_progress(dir, &next, &format, &left) == 0);
-    CHECK(next == 0 && format == 2 && left == 0);
+    CHECK(next == 0 && format == 3 && left == 0);
     test_rmtree(dir);
     free(dir);
 }

@@ -1,0 +1,54 @@
+/* db_change.c: the change wrappers of db.h: LMDB first, then the redo list. */
+#include "db.h"
+
+#include "redo.h"
+
+int sl_db_put(sl_txn *t, sl_db db, MDB_val *key, MDB_val *val, unsigned flags)
+{
+    int rc = mdb_put(t->txn, sl_dbi(t, db), key, val, flags);
+    if (rc == MDB_SUCCESS && t->redo)
+        rc = sl_redo_note_put(t->redo, db, key, val, (flags & MDB_RESERVE) != 0);
+    return rc;
+}
+
+int sl_db_del(sl_txn *t, sl_db db, MDB_val *key)
+{
+    int rc = mdb_del(t->txn, sl_dbi(t, db), key, NULL);
+    if (rc == MDB_SUCCESS && t->redo)
+        rc = sl_redo_note_del(t->redo, db, key);
+    return rc;
+}
+
+int sl_db_cursor_put(sl_txn *t, sl_db db, MDB_cursor *c, MDB_val *key, MDB_val *val,
+                     unsigned flags)
+{
+    int rc = mdb_cursor_put(c, key, val, flags);
+    if (rc == MDB_SUCCESS && t->redo)
+        rc = sl_redo_note_put(t->redo, db, key, val, (flags & MDB_RESERVE) != 0);
+    return rc;
+}
+
+int sl_db_cursor_del(sl_txn *t, sl_db db, MDB_cursor *c)
+{
+    if (t->redo) {
+        /* The key lives in the page the delete changes: note it first. */
+        MDB_val k, v;
+        int rc = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT);
+        if (rc == MDB_SUCCESS)
+            rc = sl_redo_note_del(t->redo, db, &k);
+        if (rc != MDB_SUCCESS)
+            return rc;
+        rc = mdb_cursor_del(c, 0);
+        if (rc != MDB_SUCCESS)
+            sl_redo_drop_last(t->redo);
+        return rc;
+    }
+    return mdb_cursor_del(c, 0);
+}
+
+int sl_db_reserved(sl_txn *t, const MDB_val *val)
+{
+    if (t->redo)
+        sl_redo_fill_reserved(t->redo, val);
+    return MDB_SUCCESS;
+}
