@@ -151,6 +151,7 @@ typedef struct numeric_key {
     size_t offset;    /* into sl_config */
     size_t width;     /* sizeof the field */
     const char *help;
+    uint64_t min, max;  /* accepted range when max is not 0 */
 } numeric_key;
 
 #define F(field) offsetof(sl_config, field), sizeof(((sl_config *)0)->field)
@@ -171,6 +172,10 @@ static const numeric_key numeric_keys[] = {
     {"relaxed-sync", K_BOOL, F(store.relaxed_sync),
      "RELAXED: fsync on a timer, may lose the last moments on power loss (false)"},
     {"relaxed-sync-interval", K_DURATION, F(relaxed_sync_ms), "relaxed mode: fsync period (100ms)"},
+    {"journal", K_BOOL, F(store.journal),
+     "write-ahead journal: a batch costs one small fdatasync, not an LMDB commit (true)"},
+    {"journal-size", K_SIZE, F(store.journal_bytes), "journal file size, 2MiB..4GiB (16MiB)",
+     2ull << 20, 4ull << 30},
 };
 #undef F
 
@@ -213,6 +218,8 @@ static int set_numeric(sl_config *cfg, const numeric_key *k, const char *value, 
     }
     if (rc != 0)
         return fail(err, errlen, "%s: cannot parse \"%s\"", k->name, value);
+    if (k->max && (v < k->min || v > k->max))
+        return fail(err, errlen, "%s: \"%s\" is out of range (%s)", k->name, value, k->help);
     return store_number(cfg, k, v, err, errlen);
 }
 

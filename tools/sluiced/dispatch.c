@@ -640,6 +640,12 @@ static bool storage_level(sl_err rc)
            rc == SL_ERR_STORAGE_FULL || rc == SL_ERR_NOMEM;
 }
 
+sl_run_kind sl_dispatch_route(const sl_store *store, const sl_request *req)
+{
+    sl_run_kind kind = sl_dispatch_kind(req);
+    return kind == SL_RUN_READ && sl_store_reads_lag(store) ? SL_RUN_WRITE : kind;
+}
+
 bool sl_dispatch_appends(const sl_request *req)
 {
     return req->op == SL_OP_PUBLISH || req->op == SL_OP_WEBHOOK_TEST;

@@ -32,10 +32,12 @@ typedef struct sl_server_counters {
     atomic_uint_fast64_t requests;    /* requests answered */
     atomic_uint_fast64_t publishes;   /* events appended (not counting duplicates) */
     atomic_uint_fast64_t parked_pulls;/* long-polls parked now */
-    atomic_uint_fast64_t commits;     /* write transactions committed (each one fsync) */
-    atomic_uint_fast64_t commit_us;   /* time spent committing them, fsync included */
-    atomic_uint_fast64_t commit_requests; /* requests those commits answered (group commit:
-                                         commit_requests / commits per fsync) */
+    atomic_uint_fast64_t commits;     /* LMDB commits (checkpoints; durable: two flushes) */
+    atomic_uint_fast64_t journal_writes; /* batches made durable by the journal instead
+                                         (one write, one fdatasync) */
+    atomic_uint_fast64_t commit_us;   /* time spent in both, fsync included */
+    atomic_uint_fast64_t commit_requests; /* requests they answered (group commit:
+                                         commit_requests / (commits + journal_writes)) */
     uint64_t started_ms;              /* set once at start */
 } sl_server_counters;
 
@@ -51,6 +53,12 @@ typedef struct sl_write_effects {
 } sl_write_effects;
 
 sl_run_kind sl_dispatch_kind(const sl_request *req);
+
+/* Where req runs now: SL_RUN_READ for a read while read transactions see
+ * every acknowledged change; otherwise SL_RUN_WRITE, and a read queued to the
+ * writer runs after its batch's checkpoint (sl_store_reads_lag: acknowledged
+ * changes are only in the journal), so a client reads what it wrote. */
+sl_run_kind sl_dispatch_route(const sl_store *store, const sl_request *req);
 
 /* True when req appends events (publish, webhook.test): refused while the
  * disk quota is reached (the quota rule of sl_store_grow). */

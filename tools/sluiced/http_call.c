@@ -286,7 +286,7 @@ static void on_job_finish(sl_job *job)
 static void run(http_call *c)
 {
     uint64_t now = sl_wall_ms();
-    if (sl_dispatch_kind(&c->job.req) == SL_RUN_READ) {
+    if (sl_dispatch_route(c->env->store, &c->job.req) == SL_RUN_READ) {
         if (sl_dispatch_read(c->env->store, &c->job.req, now, c->env->counters,
                              &c->job.reply) != SL_OK) {
             respond_error(c, 503, "no_memory", "out of memory", NULL);

@@ -178,15 +178,20 @@ static sl_err render_server(const sl_server_counters *k, uint64_t now_ms, sl_mte
                     sl_mtext_fmt_u64(v, atomic_load(&k->parked_pulls)));
     if (rc == SL_OK)
         rc = single(out, "sluice_commits_total", "counter",
-                    "Write transactions committed (each one synced to disk unless relaxed)",
+                    "LMDB write transactions committed: checkpoints (synced unless relaxed)",
                     sl_mtext_fmt_u64(v, atomic_load(&k->commits)));
     if (rc == SL_OK)
+        rc = single(out, "sluice_journal_writes_total", "counter",
+                    "Batches made durable by one journal write and fdatasync instead",
+                    sl_mtext_fmt_u64(v, atomic_load(&k->journal_writes)));
+    if (rc == SL_OK)
         rc = single(out, "sluice_commit_seconds_total", "counter",
-                    "Time spent committing write transactions, the sync included",
+                    "Time spent making batches durable (commits and journal writes, syncs "
+                    "included)",
                     sl_mtext_fmt_fixed(v, atomic_load(&k->commit_us), 6));
     if (rc == SL_OK)
         rc = single(out, "sluice_commit_requests_total", "counter",
-                    "Requests answered by those commits (group commit: many per commit)",
+                    "Requests answered by those commits and journal writes (group commit)",
                     sl_mtext_fmt_u64(v, atomic_load(&k->commit_requests)));
     if (rc == SL_OK)
         rc = single(out, "sluice_uptime_seconds", "gauge", "Seconds since sluiced started",

@@ -158,6 +158,13 @@ static int open_store(sl_server *srv)
         return -1;
     }
     sl_log_info("store open in %s", srv->cfg.data_dir);
+    sl_store_stats st;
+    if (sl_store_get_stats(srv->store, &st) == SL_OK && st.journal_replayed)
+        sl_log_info("journal: replayed %llu batches a crash left past the last checkpoint",
+                    (unsigned long long)st.journal_replayed);
+    if (sl_store_get_stats(srv->store, &st) == SL_OK && !st.journal &&
+        !srv->cfg.store.relaxed_sync && srv->cfg.store.journal)
+        sl_log_warn("journal: no room for it on the disk: every batch is an LMDB commit");
     if (srv->cfg.store.relaxed_sync)
         sl_log_warn("RELAXED SYNC: publishes are acknowledged before fsync (flushed every "
                     "%llu ms); a power loss may lose the last moments",

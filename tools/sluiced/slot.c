@@ -99,7 +99,7 @@ static void route(sl_slot *slot)
     if (!authorized(slot))
         return;
     uint64_t now = sl_wall_ms();
-    if (sl_dispatch_kind(&job->req) == SL_RUN_READ) {
+    if (sl_dispatch_route(slot->env->store, &job->req) == SL_RUN_READ) {
         if (sl_dispatch_read(slot->env->store, &job->req, now, slot->env->counters,
                              &job->reply) != SL_OK)
             reply_error(slot, "no_memory", "out of memory");

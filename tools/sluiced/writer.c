@@ -16,6 +16,7 @@
                                       bounds the daemon's memory, not the backlog */
 #define MAINTENANCE_BUDGET 10000  /* records touched per maintenance pass */
 #define GROW_ATTEMPTS 32
+#define IDLE_CHECKPOINT_MS 10     /* quiet this long: checkpoint what the journal holds */
 
 struct sl_writer {
     sl_store *store;                 /* borrowed */
@@ -33,6 +34,11 @@ struct sl_writer {
     uint64_t next_maintenance_ms;
     bool maintenance_more;           /* last pass ran out of budget */
     uint64_t next_sync_ms;           /* relaxed mode: when the timer fsyncs next */
+    uint64_t idle_checkpoint_ms;     /* checkpoint the open transaction then if no
+                                        batch came in between */
+    sl_txn open;                     /* the open top-level transaction (txn.txn NULL:
+                                        none): with a journal it stays open across
+                                        batches until a checkpoint */
     sl_job *batch[BATCH_MAX];
     sl_write_effects fx[BATCH_MAX];
     bool ok[BATCH_MAX];              /* job succeeded and was committed */
@@ -92,6 +98,41 @@ static bool any_publish(const batch *b)
  * transaction, so the batch must run again with isolation. */
 #define SL_NEEDS_ISOLATION SL_ERR_END
 
+/* A read that came to the writer because the journal held changes a read
+ * transaction would miss (sl_store_reads_lag): it runs after the batch's
+ * checkpoint (settle_batch). */
+static bool is_read(const sl_job *job)
+{
+    return sl_dispatch_kind(&job->req) == SL_RUN_READ;
+}
+
+/* The requests whose batches the journal makes durable. Everything else
+ * (configuration: groups, keys, webhooks; reads) commits a checkpoint, so
+ * what other threads read outside the writer (API keys, group filters) is
+ * never behind. */
+static bool is_hot(const sl_job *job)
+{
+    switch (job->req.op) {
+    case SL_OP_PUBLISH:
+    case SL_OP_PULL:
+    case SL_OP_ACK:
+    case SL_OP_NACK:
+    case SL_OP_EXTEND:
+    case SL_OP_TERM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* A job that failed on its own: did it leave changes in txn? With a journal
+ * the change list tells (before: its size when the job began). */
+static bool left_changes(const sl_txn *txn, bool tracked, size_t before)
+{
+    size_t after;
+    return !tracked || !sl_txn_changes(txn, &after) || after != before;
+}
+
 /* Run job i of b in txn. isolate: in a child transaction of its own, so a
  * job that fails on its own leaves no trace (LMDB allocates a few MiB per
  * child transaction, so this is the fallback, not the rule). Returns SL_OK,
@@ -103,6 +144,10 @@ static sl_err run_job(const batch *b, sl_txn *txn, size_t i, uint64_t now, bool 
     sl_job *job = b->jobs[i];
     memset(&b->fx[i], 0, sizeof b->fx[i]);
     b->ok[i] = false;
+    if (is_read(job)) {
+        b->ok[i] = true;
+        return SL_OK;
+    }
     if (!publish_allowed && sl_dispatch_appends(&job->req)) {
         sl_reply_reset(&job->reply);
         sl_reply_core_error(&job->reply, SL_ERR_STORAGE_FULL,
@@ -111,6 +156,8 @@ static sl_err run_job(const batch *b, sl_txn *txn, size_t i, uint64_t now, bool 
                             NULL);
         return SL_OK;
     }
+    size_t before = 0;
+    bool tracked = sl_txn_changes(txn, &before);
     sl_txn child, *t = txn;
     if (isolate) {
         sl_err rc = sl_txn_begin_child(txn, &child);
@@ -128,7 +175,7 @@ static sl_err run_job(const batch *b, sl_txn *txn, size_t i, uint64_t now, bool 
         sl_txn_abort(&child);
     if (is_storage_level(rc))
         return rc;
-    return isolate ? SL_OK : SL_NEEDS_ISOLATION;
+    return isolate || !left_changes(txn, tracked, before) ? SL_OK : SL_NEEDS_ISOLATION;
 }
 
 static sl_err run_maintenance(sl_writer *w, sl_txn *txn, uint64_t now)
@@ -152,30 +199,71 @@ static sl_err run_maintenance(sl_writer *w, sl_txn *txn, uint64_t now)
     return sl_txn_commit(&child);
 }
 
-/* One attempt at the whole batch in one transaction, one commit. */
+/* Whether the journal can make b durable (else: a checkpoint). */
+static bool journal_takes(const sl_writer *w, const batch *b, bool maintain)
+{
+    if (maintain || !sl_txn_can_journal(&w->open))
+        return false;
+    for (size_t i = 0; i < b->n; i++)
+        if (!is_hot(b->jobs[i]))
+            return false;
+    return true;
+}
+
+/* Make the batch durable: one journal write, or a checkpoint (the LMDB
+ * commit that ends the open transaction). */
+static sl_err make_durable(sl_writer *w, const batch *b, bool maintain)
+{
+    uint64_t t0 = sl_mono_us();
+    bool journal = journal_takes(w, b, maintain);
+    sl_err rc = journal ? sl_txn_journal(&w->open) : sl_txn_commit(&w->open);
+    if (rc != SL_OK) {
+        sl_txn_abort(&w->open); /* what the journal holds is replayed on the next begin */
+        return rc;
+    }
+    atomic_fetch_add(journal ? &w->counters->journal_writes : &w->counters->commits, 1);
+    atomic_fetch_add(&w->counters->commit_us, sl_mono_us() - t0);
+    atomic_fetch_add(&w->counters->commit_requests, b->n);
+    return SL_OK;
+}
+
+/* One attempt at the whole batch in the open transaction, made durable once. */
 static sl_err run_once(sl_writer *w, const batch *b, bool maintain, uint64_t now,
                        bool publish_allowed, bool isolate)
 {
-    sl_txn txn;
-    sl_err rc = sl_txn_begin_write(w->store, &txn);
+    sl_err rc = w->open.txn ? SL_OK : sl_txn_begin_write(w->store, &w->open);
     if (rc != SL_OK)
         return rc;
     for (size_t i = 0; i < b->n && rc == SL_OK; i++)
-        rc = run_job(b, &txn, i, now, publish_allowed, isolate);
+        rc = run_job(b, &w->open, i, now, publish_allowed, isolate);
     if (rc == SL_OK && maintain)
-        rc = run_maintenance(w, &txn, now);
+        rc = run_maintenance(w, &w->open, now);
     if (rc != SL_OK) {
-        sl_txn_abort(&txn);
+        sl_txn_abort(&w->open); /* journaled batches come back on the next begin */
         return rc;
     }
-    uint64_t t0 = sl_mono_us();
-    rc = sl_txn_commit(&txn);
-    if (rc == SL_OK) {
-        atomic_fetch_add(&w->counters->commits, 1);
-        atomic_fetch_add(&w->counters->commit_us, sl_mono_us() - t0);
-        atomic_fetch_add(&w->counters->commit_requests, b->n);
-    }
+    return make_durable(w, b, maintain);
+}
+
+/* Checkpoint what the journal holds in a transaction of its own. */
+static sl_err checkpoint_fresh(sl_writer *w)
+{
+    sl_err rc = w->open.txn ? SL_OK : sl_txn_begin_write(w->store, &w->open);
+    if (rc == SL_OK)
+        rc = sl_txn_commit(&w->open);
     return rc;
+}
+
+/* End the open transaction with a checkpoint (stop, idle). */
+static void checkpoint_open(sl_writer *w)
+{
+    if (!w->open.txn)
+        return;
+    sl_err rc = sl_txn_commit(&w->open);
+    if (rc == SL_OK)
+        atomic_fetch_add(&w->counters->commits, 1);
+    else /* the next batch begins by replaying the journal, and tries again */
+        sl_log_error("checkpoint failed: %s", sl_err_text(rc));
 }
 
 static void fail_batch(const batch *b, sl_err rc, const char *message)
@@ -210,6 +298,7 @@ static void run_batch(sl_writer *w, const batch *b, bool maintain, uint64_t now)
 {
     bool publish_allowed = true;
     bool isolate = false; /* optimistic: no child transactions until a job fails */
+    bool checkpointed = false;
     for (int attempt = 0; attempt < GROW_ATTEMPTS; attempt++) {
         sl_err rc = run_once(w, b, maintain, now, publish_allowed, isolate);
         if (rc == SL_OK)
@@ -229,6 +318,13 @@ static void run_batch(sl_writer *w, const batch *b, bool maintain, uint64_t now)
                 continue;
             }
             break;
+        }
+        if (rc == SL_ERR_TXN_FULL && !checkpointed && sl_store_journaled(w->store)) {
+            /* the open transaction carried journaled batches: checkpoint
+               them first, then this batch gets a transaction of its own */
+            checkpointed = true;
+            if (checkpoint_fresh(w) == SL_OK)
+                continue;
         }
         if (rc == SL_ERR_TXN_FULL) {
             split_batch(w, b, now);
@@ -267,11 +363,25 @@ static void wake_all_parked(sl_writer *w, uint64_t now)
         j->wake_at_ms = now;
 }
 
+/* A read job, after its batch's checkpoint: now a read transaction sees
+ * everything acknowledged before it. */
+static void run_read(sl_writer *w, sl_job *job, uint64_t now)
+{
+    if (sl_dispatch_read(w->store, &job->req, now, w->counters, &job->reply) != SL_OK)
+        finish_with_error(job, "no_memory", "out of memory");
+    else
+        job->finish(job);
+}
+
 static void settle_batch(sl_writer *w, const batch *b, uint64_t now)
 {
     bool wake = false;
     for (size_t i = 0; i < b->n; i++) {
         sl_job *job = b->jobs[i];
+        if (b->ok[i] && is_read(job)) {
+            run_read(w, job, now);
+            continue;
+        }
         if (b->ok[i]) {
             wake |= b->fx[i].appended || b->fx[i].made_due;
             atomic_fetch_add(&w->counters->publishes, b->fx[i].appended_events);
@@ -307,6 +417,8 @@ static size_t take_due_parked(sl_writer *w, size_t n, uint64_t now)
 static uint64_t next_wake_ms(const sl_writer *w)
 {
     uint64_t t = w->maintenance_more ? 0 : w->next_maintenance_ms;
+    if (w->open.txn && w->idle_checkpoint_ms < t)
+        t = w->idle_checkpoint_ms;
     if (w->sync_ms && w->next_sync_ms < t)
         t = w->next_sync_ms;
     for (const sl_job *j = w->parked; j; j = j->next)
@@ -383,6 +495,9 @@ static void *writer_main(void *arg)
             batch b = {w->batch, w->fx, w->ok, n};
             run_batch(w, &b, maintain, now);
             settle_batch(w, &b, now);
+            w->idle_checkpoint_ms = now + IDLE_CHECKPOINT_MS;
+        } else if (now >= w->idle_checkpoint_ms) {
+            checkpoint_open(w); /* idle: let read transactions catch up */
         }
 
         if (w->sync_ms && (stop || now >= w->next_sync_ms))
@@ -390,6 +505,7 @@ static void *writer_main(void *arg)
         if (stop)
             break;
     }
+    checkpoint_open(w);
     release_parked(w);
     pthread_mutex_lock(&w->mu);
     w->exited = true;

@@ -2,9 +2,19 @@
  *
  * Every request that changes the store (publish, pull, ack, ...) is queued
  * here. The writer takes everything queued (up to a cap), runs it in ONE
- * LMDB write transaction (each request in a child transaction, so a failing
- * request does not spoil the others), commits once (one fsync), and only
- * then lets each job finish: nothing is acknowledged before it is durable.
+ * LMDB write transaction (a request that fails after changing something
+ * makes the batch run again with each request in a child transaction, so it
+ * does not spoil the others), makes it durable once, and only then lets each
+ * job finish: nothing is acknowledged before it is durable.
+ *
+ * Durable means, with the journal (core/journal.h, the default): a batch of
+ * publishes, pulls and settles is one journal write and one fdatasync, and
+ * the LMDB transaction stays open for the next batch. A checkpoint (the LMDB
+ * commit, two flushes) ends it: for any other request (configuration, and
+ * reads that came here because read transactions lag behind the journal),
+ * with the maintenance pass, when the journal's lap is full, and after
+ * IDLE_CHECKPOINT_MS without requests. Without the journal (relaxed mode)
+ * every batch is an LMDB commit.
  *
  * It also owns long-polls: a pull that found nothing is parked and runs
  * again when events are appended or made due, when one of its group's
