@@ -370,7 +370,10 @@ static void reserve_room(sl_store *s)
         return;
     off_t used = (off_t)((info.me_last_pgno + 1) * (uint64_t)st.ms_psize);
     off_t room = (off_t)(3 * sl_journal_capacity(s->journal));
-    s->journal_room = fallocate(fd, FALLOC_FL_KEEP_SIZE, used, room) == 0;
+    /* a file system without fallocate cannot promise room: journal anyway (a
+       checkpoint that then finds the disk full fails until space is freed;
+       nothing journaled is lost) */
+    s->journal_room = fallocate(fd, FALLOC_FL_KEEP_SIZE, used, room) == 0 || errno == EOPNOTSUPP;
 }
 
 /* Records replayed from lsn on: the checkpoint after the replay starts the
