@@ -106,10 +106,11 @@ static bool is_read(const sl_job *job)
     return sl_dispatch_kind(&job->req) == SL_RUN_READ;
 }
 
-/* The requests whose batches the journal makes durable. Everything else
- * (configuration: groups, keys, webhooks; reads) commits a checkpoint, so
- * what other threads read outside the writer (API keys, group filters) is
- * never behind. */
+/* The requests whose batches the journal makes durable: the traffic of
+ * producers, consumers and the bridge (its delivery reports). Everything
+ * else (configuration: groups, keys, webhooks; reads) commits a checkpoint,
+ * so what other threads read outside the writer (API keys, group filters)
+ * is never behind. */
 static bool is_hot(const sl_job *job)
 {
     switch (job->req.op) {
@@ -119,6 +120,7 @@ static bool is_hot(const sl_job *job)
     case SL_OP_NACK:
     case SL_OP_EXTEND:
     case SL_OP_TERM:
+    case SL_OP_WEBHOOK_REPORT:
         return true;
     default:
         return false;

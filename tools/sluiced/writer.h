@@ -8,7 +8,8 @@
  * job finish: nothing is acknowledged before it is durable.
  *
  * Durable means, with the journal (core/journal.h, the default): a batch of
- * publishes, pulls and settles is one journal write and one fdatasync, and
+ * publishes, pulls, settles and webhook reports is one journal write and one
+ * fdatasync, and
  * the LMDB transaction stays open for the next batch. A checkpoint (the LMDB
  * commit, two flushes) ends it: for any other request (configuration, and
  * reads that came here because read transactions lag behind the journal),
