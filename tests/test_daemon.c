@@ -621,6 +621,30 @@ TEST(pull_with_ack_settles_then_delivers_once)
     CHECK(fixture_down(&f) == 0);
 }
 
+/* With the journal, an acknowledged publish may not be in LMDB's committed
+ * state yet: a read right after it must still see it (the read waits for the
+ * checkpoint), every time. */
+TEST(reads_see_what_was_just_acknowledged)
+{
+    test_daemon d;
+    REQUIRE(test_daemon_start(&d, NULL, NULL) == 0);
+    sl_client *c = tc_open(d.url);
+    REQUIRE(c);
+    for (uint64_t i = 1; i <= 50; i++) {
+        uint64_t seq = tc_publish(c, "fresh.read", "x", NULL);
+        REQUIRE(seq != 0);
+        sl_client_result res = {0};
+        REQUIRE(sl_client_log_read(c, SL_CLIENT_LOG_SEQ, seq, 10, &res) == SL_CLIENT_OK);
+        CHECK(res.log.n == 1 && res.log.events[0].seq == seq);
+        sl_client_result_free(&res);
+        REQUIRE(sl_client_stats_get(c, &res) == SL_CLIENT_OK);
+        CHECK_EQ_U64(res.stats.events, i);
+        sl_client_result_free(&res);
+    }
+    sl_client_close(c);
+    CHECK(test_daemon_cleanup(&d) == 0);
+}
+
 UNIT_MAIN("daemon", UNIT_CASE(publish_pull_ack_cycle),
           UNIT_CASE(competing_consumers_get_disjoint_events),
           UNIT_CASE(two_groups_each_get_every_event),
@@ -634,4 +658,5 @@ UNIT_MAIN("daemon", UNIT_CASE(publish_pull_ack_cycle),
           UNIT_CASE(retention_trims_but_keeps_what_groups_need),
           UNIT_CASE(config_file_settings_apply),
           UNIT_CASE(relaxed_sync_mode_serves_and_keeps_data_across_restart),
-          UNIT_CASE(pull_with_ack_settles_then_delivers_once))
+          UNIT_CASE(pull_with_ack_settles_then_delivers_once),
+          UNIT_CASE(reads_see_what_was_just_acknowledged))
