@@ -90,10 +90,14 @@ TEST(quota_refuses_publishes_but_consumers_go_on)
     CHECK(test_daemon_cleanup(&d) == 0);
 }
 
-TEST(full_disk_gives_storage_full_and_loses_nothing)
+/* Fill a private tmpfs of size (extra: more daemon flags) until publishes
+ * fail; check the failure is "storage_full" and that everything acknowledged
+ * is there. (The tmpfs lives in the daemon's own mount namespace, so a
+ * restart would not find it: crashes are test_daemon_crash.c's.) */
+static void full_disk(int *unit_failed_, const char *size, const char *const *extra)
 {
     test_daemon d;
-    int rc = test_daemon_start_tmpfs(&d, "3m", NULL);
+    int rc = test_daemon_start_tmpfs(&d, size, extra);
     if (rc == 1) {
         printf("  (skipped: no user namespaces for a private tmpfs here)\n");
         return;
@@ -133,5 +137,20 @@ TEST(full_disk_gives_storage_full_and_loses_nothing)
     CHECK(test_daemon_cleanup(&d) == 0);
 }
 
+/* Too small for the journal: the daemon runs without it. */
+TEST(full_disk_gives_storage_full_and_loses_nothing)
+{
+    full_disk(unit_failed_, "3m", NULL);
+}
+
+/* Room for a small journal: batches are journaled until the room for a
+ * checkpoint cannot be reserved any more. */
+TEST(full_disk_with_the_journal_loses_nothing)
+{
+    const char *extra[] = {"--journal-size", "2MiB", NULL};
+    full_disk(unit_failed_, "24m", extra);
+}
+
 UNIT_MAIN("storage", UNIT_CASE(quota_refuses_publishes_but_consumers_go_on),
-          UNIT_CASE(full_disk_gives_storage_full_and_loses_nothing))
+          UNIT_CASE(full_disk_gives_storage_full_and_loses_nothing),
+          UNIT_CASE(full_disk_with_the_journal_loses_nothing))
