@@ -553,6 +553,8 @@ TEST(store_groups_webhooks_storage)
     atomic_store(&f.counters.commits, 3);
     atomic_store(&f.counters.commit_us, 1250);
     atomic_store(&f.counters.commit_requests, 40);
+    atomic_store(&f.counters.checkpoint_us, 900);
+    atomic_store(&f.counters.journal_writes, 7);
 
     int failed = 0;
     char *text = fx_render(&f, T0 + 1500, &failed);
@@ -563,6 +565,8 @@ TEST(store_groups_webhooks_storage)
     CHECK_LINE(text, "sluice_commits_total 3");
     CHECK_LINE(text, "sluice_commit_seconds_total 0.001250");
     CHECK_LINE(text, "sluice_commit_requests_total 40");
+    CHECK_LINE(text, "sluice_journal_writes_total 7");
+    CHECK_LINE(text, "sluice_checkpoint_seconds_total 0.000900");
     CHECK_LINE(text, "sluice_uptime_seconds 1.500");
     CHECK_LINE(text, "sluice_group_lag{group=\"billing\"} 2");
     CHECK_LINE(text, "sluice_group_in_flight{group=\"billing\"} 0");

@@ -190,6 +190,11 @@ static sl_err render_server(const sl_server_counters *k, uint64_t now_ms, sl_mte
                     "included)",
                     sl_mtext_fmt_fixed(v, atomic_load(&k->commit_us), 6));
     if (rc == SL_OK)
+        rc = single(out, "sluice_checkpoint_seconds_total", "counter",
+                    "Time in LMDB commits (checkpoints, idle ones included): each writes "
+                    "the pages of every batch journaled since the last",
+                    sl_mtext_fmt_fixed(v, atomic_load(&k->checkpoint_us), 6));
+    if (rc == SL_OK)
         rc = single(out, "sluice_commit_requests_total", "counter",
                     "Requests answered by those commits and journal writes (group commit)",
                     sl_mtext_fmt_u64(v, atomic_load(&k->commit_requests)));

@@ -223,8 +223,11 @@ static sl_err make_durable(sl_writer *w, const batch *b, bool maintain)
         sl_txn_abort(&w->open); /* what the journal holds is replayed on the next begin */
         return rc;
     }
+    uint64_t took = sl_mono_us() - t0;
     atomic_fetch_add(journal ? &w->counters->journal_writes : &w->counters->commits, 1);
-    atomic_fetch_add(&w->counters->commit_us, sl_mono_us() - t0);
+    atomic_fetch_add(&w->counters->commit_us, took);
+    if (!journal)
+        atomic_fetch_add(&w->counters->checkpoint_us, took);
     atomic_fetch_add(&w->counters->commit_requests, b->n);
     return SL_OK;
 }
@@ -261,10 +264,12 @@ static void checkpoint_open(sl_writer *w)
 {
     if (!w->open.txn)
         return;
+    uint64_t t0 = sl_mono_us();
     sl_err rc = sl_txn_commit(&w->open);
-    if (rc == SL_OK)
+    if (rc == SL_OK) {
         atomic_fetch_add(&w->counters->commits, 1);
-    else /* the next batch begins by replaying the journal, and tries again */
+        atomic_fetch_add(&w->counters->checkpoint_us, sl_mono_us() - t0);
+    } else /* the next batch begins by replaying the journal, and tries again */
         sl_log_error("checkpoint failed: %s", sl_err_text(rc));
 }
 
