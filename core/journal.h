@@ -15,8 +15,9 @@
  *   magic "SLJR"(4) crc32c(4) lap(8) lsn(8) body_len(4) zero(4) body
  *
  * (big-endian; the crc covers everything after it, body included). The lap
- * is a random number drawn at each checkpoint and stored, with the lsn the
- * lap starts at, in the LMDB meta record "journal" of that same checkpoint.
+ * is a random number drawn at each checkpoint (0 before the first) and
+ * stored, with the lsn the lap starts at, in the LMDB meta record "journal"
+ * of that same checkpoint.
  * Recovery reads records from offset 0 while the magic, crc and lap match
  * and the lsn runs on one by one: a torn or stale record (an older lap, zeros)
  * ends the lap.

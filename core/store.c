@@ -318,8 +318,8 @@ static sl_err upgrade_format(sl_store *s)
 #define JOURNAL_META_KEY "journal"
 
 /* Meta "journal": the lap the journal is on and the lsn it started at, as of
- * the last checkpoint. Absent on a store that never had a journal: lap 0,
- * which no record carries. */
+ * the last checkpoint. Absent until the first checkpoint after journaled
+ * changes: lap 0 from lsn 1 (the first lap's records carry lap 0). */
 static sl_err load_journal_position(sl_store *s, uint64_t *lap, uint64_t *lsn)
 {
     MDB_txn *txn;
