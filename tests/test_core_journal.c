@@ -391,9 +391,57 @@ TEST(a_checkpoint_starts_a_new_lap)
     free(dir);
 }
 
+/* The lap and lsn of the record at offset 0 of dir's journal. */
+static int first_record(const char *dir, uint64_t *lap, uint64_t *lsn)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/journal", dir);
+    int fd = open(path, O_RDONLY);
+    uint8_t h[SL_JOURNAL_HEAD];
+    int rc = fd >= 0 && pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h ? 0 : -1;
+    if (fd >= 0)
+        close(fd);
+    *lap = *lsn = 0;
+    for (int i = 0; i < 8; i++) {
+        *lap = *lap << 8 | h[8 + i];
+        *lsn = *lsn << 8 | h[16 + i];
+    }
+    return rc;
+}
+
+/* A whole record (its crc right) whose changes do not decode: the store
+ * refuses to open with "corrupt" rather than guess. */
+TEST(a_record_that_does_not_decode_is_corrupt)
+{
+    char *dir = test_tmpdir("journal-store");
+    REQUIRE(dir);
+    sl_store *s = NULL;
+    REQUIRE(open_store(dir, true, &s) == SL_OK);
+    sl_txn w;
+    REQUIRE(sl_txn_begin_write(s, &w) == SL_OK);
+    REQUIRE(append(&w, "a", 1, 10, T0) == SL_OK);
+    REQUIRE(sl_txn_journal(&w) == SL_OK);
+    sl_txn_abort(&w);
+    sl_store_close(s);
+    s = NULL;
+    uint64_t lap, lsn;
+    REQUIRE(first_record(dir, &lap, &lsn) == 0);
+    sl_journal *j = NULL;
+    REQUIRE(sl_journal_open(dir, 4 * MIB, false, &j) == SL_OK && j);
+    sl_journal_start_lap(j, lap, lsn);
+    const uint8_t bad[] = {'X', 1, 0, 0, 0, 1, 0, 0, 0, 0, 'k'}; /* unknown kind */
+    REQUIRE(sl_journal_append(j, bad, sizeof bad, true) == SL_OK);
+    sl_journal_close(j);
+    CHECK(open_store(dir, true, &s) == SL_ERR_CORRUPT);
+    CHECK(s == NULL);
+    test_rmtree(dir);
+    free(dir);
+}
+
 UNIT_MAIN("core_journal", UNIT_CASE(crc32c_known_values),
           UNIT_CASE(journal_replays_whole_records_and_stops_at_a_torn_one),
           UNIT_CASE(journal_cut_short_while_created_is_made_again),
           UNIT_CASE(a_crash_loses_nothing_journaled),
           UNIT_CASE(an_aborted_child_leaves_nothing_in_the_journal),
-          UNIT_CASE(a_checkpoint_starts_a_new_lap))
+          UNIT_CASE(a_checkpoint_starts_a_new_lap),
+          UNIT_CASE(a_record_that_does_not_decode_is_corrupt))

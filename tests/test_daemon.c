@@ -544,6 +544,18 @@ TEST(config_file_settings_apply)
     }
     CHECK(strstr(line, "max-payload") != NULL);
     CHECK(test_daemon_cleanup(&bad) == 0);
+    /* a journal size out of range: refused with the range */
+    const char *small_journal[] = {"--journal-size", "1MiB", NULL};
+    CHECK(test_daemon_start(&bad, NULL, small_journal) != 0);
+    log = fopen(bad.log_path, "r");
+    line[0] = 0;
+    if (log) {
+        if (!fgets(line, sizeof line, log))
+            line[0] = 0;
+        fclose(log);
+    }
+    CHECK(strstr(line, "journal-size") != NULL && strstr(line, "out of range") != NULL);
+    CHECK(test_daemon_cleanup(&bad) == 0);
     test_rmtree(dir);
     free(dir);
 }
