@@ -250,27 +250,24 @@ static sl_err run_once(sl_writer *w, const batch *b, bool maintain, uint64_t now
     return make_durable(w, b, maintain);
 }
 
-/* Checkpoint what the journal holds in a transaction of its own. */
-static sl_err checkpoint_fresh(sl_writer *w)
+/* Commit the open transaction (a checkpoint). fresh: when none is open,
+ * begin one first (which replays what the journal holds). */
+static sl_err checkpoint(sl_writer *w, bool fresh)
 {
-    sl_err rc = w->open.txn ? SL_OK : sl_txn_begin_write(w->store, &w->open);
-    if (rc == SL_OK)
-        rc = sl_txn_commit(&w->open);
-    return rc;
-}
-
-/* End the open transaction with a checkpoint (stop, idle). */
-static void checkpoint_open(sl_writer *w)
-{
-    if (!w->open.txn)
-        return;
+    if (!w->open.txn) {
+        sl_err rc = fresh ? sl_txn_begin_write(w->store, &w->open) : SL_OK;
+        if (rc != SL_OK || !fresh)
+            return rc;
+    }
     uint64_t t0 = sl_mono_us();
     sl_err rc = sl_txn_commit(&w->open);
     if (rc == SL_OK) {
         atomic_fetch_add(&w->counters->commits, 1);
         atomic_fetch_add(&w->counters->checkpoint_us, sl_mono_us() - t0);
-    } else /* the next batch begins by replaying the journal, and tries again */
+    } else { /* the next batch begins by replaying the journal, and tries again */
         sl_log_error("checkpoint failed: %s", sl_err_text(rc));
+    }
+    return rc;
 }
 
 static void fail_batch(const batch *b, sl_err rc, const char *message)
@@ -330,7 +327,7 @@ static void run_batch(sl_writer *w, const batch *b, bool maintain, uint64_t now)
             /* the open transaction carried journaled batches: checkpoint
                them first, then this batch gets a transaction of its own */
             checkpointed = true;
-            if (checkpoint_fresh(w) == SL_OK)
+            if (checkpoint(w, true) == SL_OK)
                 continue;
         }
         if (rc == SL_ERR_TXN_FULL) {
@@ -504,7 +501,7 @@ static void *writer_main(void *arg)
             settle_batch(w, &b, now);
             w->idle_checkpoint_ms = now + IDLE_CHECKPOINT_MS;
         } else if (now >= w->idle_checkpoint_ms) {
-            checkpoint_open(w); /* idle: let read transactions catch up */
+            checkpoint(w, false); /* idle: let read transactions catch up */
         }
 
         if (w->sync_ms && (stop || now >= w->next_sync_ms))
@@ -512,7 +509,7 @@ static void *writer_main(void *arg)
         if (stop)
             break;
     }
-    checkpoint_open(w);
+    checkpoint(w, false);
     release_parked(w);
     pthread_mutex_lock(&w->mu);
     w->exited = true;
