@@ -451,37 +451,33 @@ static sl_err replay_journal(sl_store *s, sl_txn *t)
     return sl_journal_replay(s->journal, end, replay_record, &plain);
 }
 
-/* Commit t as a checkpoint: LMDB durably, then the journal starts a new lap. */
-static sl_err checkpoint(sl_txn *t, int *mdb_rc)
+/* Commit t as a checkpoint: LMDB durably, then the journal starts a new lap.
+ * Returns LMDB's code. */
+static int checkpoint(sl_txn *t)
 {
     sl_store *s = t->store;
+    uint64_t lsn = sl_journal_next_lsn(s->journal);
+    if (lsn == sl_journal_first_lsn(s->journal) && sl_redo_size(t->redo) == 0 &&
+        !sl_redo_overflowed(t->redo))
+        return mdb_txn_commit(t->txn); /* nothing changed: LMDB writes nothing, same lap */
     uint64_t lap;
     sl_err err;
     do
         err = random_u64(&lap);
     while (err == SL_OK && lap == 0);
-    uint64_t lsn = sl_journal_next_lsn(s->journal);
-    if (err == SL_OK && lsn == sl_journal_first_lsn(s->journal) &&
-        sl_redo_size(t->redo) == 0 && !sl_redo_overflowed(t->redo)) {
-        /* nothing changed since the last checkpoint: no new lap, and LMDB
-         * commits a clean transaction without writing */
-        *mdb_rc = mdb_txn_commit(t->txn);
-        return sl_err_from_mdb(*mdb_rc);
-    }
     if (err == SL_OK)
         err = put_journal_position(t, lap, lsn);
     if (err != SL_OK) {
         mdb_txn_abort(t->txn);
-        *mdb_rc = EIO;
-        return err;
+        return EIO;
     }
-    *mdb_rc = mdb_txn_commit(t->txn);
-    if (*mdb_rc == MDB_SUCCESS) {
+    int rc = mdb_txn_commit(t->txn);
+    if (rc == MDB_SUCCESS) {
         sl_journal_start_lap(s->journal, lap, lsn);
         atomic_store(&s->unsaved, false);
         reserve_room(s);
     }
-    return sl_err_from_mdb(*mdb_rc);
+    return rc;
 }
 
 static sl_err open_env(sl_store *s)
@@ -669,13 +665,10 @@ sl_err sl_txn_commit(sl_txn *txn)
     if (!txn || !txn->txn)
         return SL_ERR_INVALID;
     sl_store *store = txn->store;
-    int rc;
-    if (txn->top && txn->redo)
-        checkpoint(txn, &rc);
-    else
-        rc = mdb_txn_commit(txn->txn);
-    if (txn->redo)
-        sl_redo_truncate(txn->redo, txn->top ? 0 : sl_redo_size(txn->redo));
+    bool journaled = txn->top && txn->redo;
+    int rc = journaled ? checkpoint(txn) : mdb_txn_commit(txn->txn);
+    if (journaled)
+        sl_redo_truncate(txn->redo, 0);
     txn_ended(txn);
     if ((rc == EIO || rc == ENOSPC) && disk_nearly_full(store->path))
         return SL_ERR_STORAGE_FULL;
