@@ -602,15 +602,17 @@ static op_fn op_of(const op_fn *table, const sl_request *req, sl_reply_buf *out)
 }
 
 /* Run fn in a fresh read transaction (ping needs none). */
-static sl_err run_read(dctx *c, op_fn fn, failure *f)
+/* Run fn in in (a read, or the writer's open write transaction), or in a
+ * read transaction of its own when in is NULL. */
+static sl_err run_read(dctx *c, sl_txn *in, op_fn fn, failure *f)
 {
     if (fn == op_ping)
         return fn(c, f);
     sl_txn t = {0};
-    sl_err rc = sl_txn_begin_read(c->store, &t);
+    sl_err rc = in ? SL_OK : sl_txn_begin_read(c->store, &t);
     if (rc != SL_OK)
         return rc;
-    c->txn = &t;
+    c->txn = in ? in : &t;
     c->instance = sl_store_instance(c->store);
     rc = fn(c, f);
     sl_txn_abort(&t);
@@ -621,13 +623,19 @@ static sl_err run_read(dctx *c, op_fn fn, failure *f)
 sl_err sl_dispatch_read(sl_store *store, const sl_request *req, uint64_t now_ms,
                         const sl_server_counters *counters, sl_reply_buf *out)
 {
+    return sl_dispatch_read_in(store, NULL, req, now_ms, counters, out);
+}
+
+sl_err sl_dispatch_read_in(sl_store *store, sl_txn *in, const sl_request *req, uint64_t now_ms,
+                           const sl_server_counters *counters, sl_reply_buf *out)
+{
     sl_reply_reset(out);
     op_fn fn = op_of(read_ops, req, out);
     if (!fn)
         return sl_reply_size(out) ? SL_OK : SL_ERR_NOMEM;
     dctx c = {.store = store, .req = req, .now_ms = now_ms, .counters = counters, .out = out};
     failure f = {.index = -1};
-    sl_err rc = run_read(&c, fn, &f);
+    sl_err rc = run_read(&c, in, fn, &f);
     if (rc == SL_OK)
         return SL_OK;
     return reply_failure(out, rc, &f);

@@ -57,18 +57,24 @@ typedef struct sl_write_effects {
 sl_run_kind sl_dispatch_kind(const sl_request *req);
 
 /* Where req runs now: SL_RUN_READ for a read while read transactions see
- * every acknowledged change; otherwise SL_RUN_WRITE, and a read queued to the
- * writer runs after its batch's checkpoint (sl_store_reads_lag: acknowledged
- * changes are only in the journal), so a client reads what it wrote. */
+ * every acknowledged change; otherwise SL_RUN_WRITE: a read queued to the
+ * writer (sl_store_reads_lag: acknowledged changes are only in the journal)
+ * runs in its open transaction once the batch is durable, so a client reads
+ * what it wrote. */
 sl_run_kind sl_dispatch_route(const sl_store *store, const sl_request *req);
 
 /* True when req appends events (publish, webhook.test): refused while the
  * disk quota is reached (the quota rule of sl_store_grow). */
 bool sl_dispatch_appends(const sl_request *req);
 
-/* Run a read-only request. */
+/* Run a read-only request (in a read transaction of its own). */
 sl_err sl_dispatch_read(sl_store *store, const sl_request *req, uint64_t now_ms,
                         const sl_server_counters *counters, sl_reply_buf *out);
+/* The same in the transaction in (the writer's open write transaction: it
+ * sees what only the journal holds yet); NULL: one of its own. in is only
+ * read. */
+sl_err sl_dispatch_read_in(sl_store *store, sl_txn *in, const sl_request *req, uint64_t now_ms,
+                           const sl_server_counters *counters, sl_reply_buf *out);
 
 /* Run a write request in the write transaction w (the batch's, or a child).
  * Returns:

@@ -99,18 +99,18 @@ static bool any_publish(const batch *b)
 #define SL_NEEDS_ISOLATION SL_ERR_END
 
 /* A read that came to the writer because the journal held changes a read
- * transaction would miss (sl_store_reads_lag): it runs after the batch's
- * checkpoint (settle_batch). */
+ * transaction would miss (sl_store_reads_lag): it runs once the batch is
+ * durable, in the open transaction (settle_batch). */
 static bool is_read(const sl_job *job)
 {
     return sl_dispatch_kind(&job->req) == SL_RUN_READ;
 }
 
 /* The requests whose batches the journal makes durable: the traffic of
- * producers, consumers and the bridge (its delivery reports). Everything
- * else (configuration: groups, keys, webhooks; reads) commits a checkpoint,
- * so what other threads read outside the writer (API keys, group filters)
- * is never behind. */
+ * producers, consumers and the bridge (its delivery reports), and reads.
+ * Everything else (configuration: groups, keys, webhooks) commits a
+ * checkpoint, so what other threads read outside the writer (API keys,
+ * group filters) is never behind. */
 static bool is_hot(const sl_job *job)
 {
     switch (job->req.op) {
@@ -207,7 +207,7 @@ static bool journal_takes(const sl_writer *w, const batch *b, bool maintain)
     if (maintain || !sl_txn_can_journal(&w->open))
         return false;
     for (size_t i = 0; i < b->n; i++)
-        if (!is_hot(b->jobs[i]))
+        if (!is_hot(b->jobs[i]) && !is_read(b->jobs[i]))
             return false;
     return true;
 }
@@ -367,11 +367,13 @@ static void wake_all_parked(sl_writer *w, uint64_t now)
         j->wake_at_ms = now;
 }
 
-/* A read job, after its batch's checkpoint: now a read transaction sees
- * everything acknowledged before it. */
+/* A read job, once its batch is durable: in the open transaction, which
+ * holds every acknowledged change, or (after a checkpoint) a read
+ * transaction, which does too. */
 static void run_read(sl_writer *w, sl_job *job, uint64_t now)
 {
-    if (sl_dispatch_read(w->store, &job->req, now, w->counters, &job->reply) != SL_OK)
+    sl_txn *in = w->open.txn ? &w->open : NULL;
+    if (sl_dispatch_read_in(w->store, in, &job->req, now, w->counters, &job->reply) != SL_OK)
         finish_with_error(job, "no_memory", "out of memory");
     else
         job->finish(job);

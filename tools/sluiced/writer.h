@@ -10,12 +10,12 @@
  * Durable means, with the journal (core/journal.h, the default): a batch of
  * publishes, pulls, settles and webhook reports is one journal write and one
  * fdatasync, and
- * the LMDB transaction stays open for the next batch. A checkpoint (the LMDB
- * commit, two flushes) ends it: for any other request (configuration, and
- * reads that came here because read transactions lag behind the journal),
- * with the maintenance pass, when the journal's lap is full, and after
- * IDLE_CHECKPOINT_MS without requests. Without the journal (relaxed mode)
- * every batch is an LMDB commit.
+ * the LMDB transaction stays open for the next batch. Reads that came here
+ * because read transactions lag behind the journal run in it once their
+ * batch is durable. A checkpoint (the LMDB commit, two flushes) ends it: for
+ * any other request (configuration), with the maintenance pass, when the
+ * journal's lap is full, and after IDLE_CHECKPOINT_MS without requests.
+ * Without the journal (relaxed mode) every batch is an LMDB commit.
  *
  * It also owns long-polls: a pull that found nothing is parked and runs
  * again when events are appended or made due, when one of its group's
