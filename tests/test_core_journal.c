@@ -318,6 +318,18 @@ TEST(a_crash_loses_nothing_journaled)
     free(dir);
 }
 
+/* Events in the log of s as a read transaction sees it; UINT64_MAX on error. */
+static uint64_t events_in(sl_store *s)
+{
+    sl_txn r;
+    sl_log_bounds b;
+    if (sl_txn_begin_read(s, &r) != SL_OK)
+        return UINT64_MAX;
+    sl_err rc = sl_log_get_bounds(&r, &b);
+    sl_txn_abort(&r);
+    return rc == SL_OK ? b.events : UINT64_MAX;
+}
+
 TEST(an_aborted_child_leaves_nothing_in_the_journal)
 {
     char *dir = test_tmpdir("journal-store");
@@ -348,12 +360,7 @@ TEST(an_aborted_child_leaves_nothing_in_the_journal)
     /* reopened with the journal off: what it holds is still read back */
     REQUIRE(open_store(dir, false, &s) == SL_OK);
     CHECK(!sl_store_journaled(s));
-    sl_txn r;
-    REQUIRE(sl_txn_begin_read(s, &r) == SL_OK);
-    sl_log_bounds b;
-    REQUIRE(sl_log_get_bounds(&r, &b) == SL_OK);
-    CHECK_EQ_U64(b.events, 3); /* kept x2 + kept2, not dropped */
-    sl_txn_abort(&r);
+    CHECK_EQ_U64(events_in(s), 3); /* kept x2 + kept2, not dropped */
     sl_store_close(s);
     test_rmtree(dir);
     free(dir);
@@ -380,12 +387,7 @@ TEST(a_checkpoint_starts_a_new_lap)
     sl_store_close(s);
     s = NULL;
     REQUIRE(open_store(dir, true, &s) == SL_OK);
-    sl_txn r;
-    REQUIRE(sl_txn_begin_read(s, &r) == SL_OK);
-    sl_log_bounds b;
-    REQUIRE(sl_log_get_bounds(&r, &b) == SL_OK);
-    CHECK_EQ_U64(b.events, 6);
-    sl_txn_abort(&r);
+    CHECK_EQ_U64(events_in(s), 6);
     sl_store_close(s);
     test_rmtree(dir);
     free(dir);

@@ -504,6 +504,18 @@ TEST(retention_trims_but_keeps_what_groups_need)
     CHECK(fixture_down(&f) == 0);
 }
 
+/* The first line of the file at path into line ("" when there is none). */
+static void first_line(const char *path, char *line, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    line[0] = 0;
+    if (f) {
+        if (!fgets(line, (int)cap, f))
+            line[0] = 0;
+        fclose(f);
+    }
+}
+
 TEST(config_file_settings_apply)
 {
     char *dir = test_tmpdir("conf");
@@ -535,25 +547,14 @@ TEST(config_file_settings_apply)
     fclose(cf);
     test_daemon bad;
     CHECK(test_daemon_start(&bad, NULL, extra) != 0);
-    FILE *log = fopen(bad.log_path, "r");
-    char line[512] = "";
-    if (log) {
-        if (!fgets(line, sizeof line, log))
-            line[0] = 0;
-        fclose(log);
-    }
+    char line[512];
+    first_line(bad.log_path, line, sizeof line);
     CHECK(strstr(line, "max-payload") != NULL);
     CHECK(test_daemon_cleanup(&bad) == 0);
     /* a journal size out of range: refused with the range */
     const char *small_journal[] = {"--journal-size", "1MiB", NULL};
     CHECK(test_daemon_start(&bad, NULL, small_journal) != 0);
-    log = fopen(bad.log_path, "r");
-    line[0] = 0;
-    if (log) {
-        if (!fgets(line, sizeof line, log))
-            line[0] = 0;
-        fclose(log);
-    }
+    first_line(bad.log_path, line, sizeof line);
     CHECK(strstr(line, "journal-size") != NULL && strstr(line, "out of range") != NULL);
     CHECK(test_daemon_cleanup(&bad) == 0);
     test_rmtree(dir);
