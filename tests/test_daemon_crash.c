@@ -252,7 +252,7 @@ static int settle(sl_client *c, const sl_client_result *pull, size_t from, size_
 }
 
 /* The changes of the last moments before a kill -9 are only in the journal
- * (the daemon checkpoints after 10 ms of quiet): the restart replays them. */
+ * (the daemon checkpoints after 100 ms of quiet): the restart replays them. */
 TEST(settles_just_before_a_crash_hold)
 {
     test_daemon d;

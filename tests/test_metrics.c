@@ -714,7 +714,7 @@ static double sample_value(const char *text, const char *name)
 }
 
 /* GET url until its body has line (the store's gauges read the last
- * checkpoint, which follows a write within about 10 ms when the daemon is
+ * checkpoint, which follows a write within about 100 ms when the daemon is
  * idle), at most 100 tries 20 ms apart. The last answer is in *b. */
 static long scrape_until(const char *url, const char *line, http_body *b)
 {

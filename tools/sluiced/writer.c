@@ -16,7 +16,7 @@
                                       bounds the daemon's memory, not the backlog */
 #define MAINTENANCE_BUDGET 10000  /* records touched per maintenance pass */
 #define GROW_ATTEMPTS 32
-#define IDLE_CHECKPOINT_MS 10     /* quiet this long: checkpoint what the journal holds */
+#define IDLE_CHECKPOINT_MS 100    /* quiet this long: checkpoint what the journal holds */
 
 struct sl_writer {
     sl_store *store;                 /* borrowed */
