@@ -196,6 +196,12 @@ static void conn_close(http_conn *k)
     nng_stream_free(k->stream); /* nng reaps it: safe from a callback */
     nng_aio_reap(k->rx);        /* we may be inside either callback */
     nng_aio_reap(k->tx);
+    /* The operation whose completion brought us here may have been started
+     * by conn_submit on another thread that still holds mu (it unlocks after
+     * nng_stream_send/recv returns): wait for it to let go, or its unlock
+     * would write into freed memory. */
+    pthread_mutex_lock(&k->mu);
+    pthread_mutex_unlock(&k->mu);
     pthread_mutex_destroy(&k->mu);
     free(k);
 }
