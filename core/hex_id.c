@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-static int hex_value(char c)
+int sl_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -19,7 +19,7 @@ bool sl_hex_id_parse(sl_slice id, const char *prefix, uint64_t *v)
         return false;
     uint64_t acc = 0;
     for (size_t i = plen; i < id.len; i++) {
-        int d = hex_value(id.ptr[i]);
+        int d = sl_hex_digit(id.ptr[i]);
         if (d < 0)
             return false;
         acc = acc << 4 | (uint64_t)d;

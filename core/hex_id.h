@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include "slice.h"
 
+/* The value of one lowercase hex digit, -1 for any other character. */
+int sl_hex_digit(char c);
+
 /* The u64 of id when it is prefix + exactly 16 lowercase hex digits. */
 bool sl_hex_id_parse(sl_slice id, const char *prefix, uint64_t *v);
 

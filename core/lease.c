@@ -20,6 +20,7 @@
 #include "db.h"
 #include "dlq_record.h"
 #include "group_record.h"
+#include "hex_id.h"
 #include "lease_record.h"
 #include "log.h"
 
@@ -251,22 +252,13 @@ static void token_format(uint32_t gid, uint64_t seq, uint64_t delivery,
     out[SL_TOKEN_LEN] = '\0';
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 bool sl_token_decode(sl_slice tok, uint32_t *gid, uint64_t *seq, uint32_t *delivery)
 {
     if (tok.len != SL_TOKEN_LEN || !tok.ptr)
         return false;
     uint8_t raw[TOKEN_RAW_LEN];
     for (size_t i = 0; i < TOKEN_RAW_LEN; i++) {
-        int hi = hex_value(tok.ptr[2 * i]), lo = hex_value(tok.ptr[2 * i + 1]);
+        int hi = sl_hex_digit(tok.ptr[2 * i]), lo = sl_hex_digit(tok.ptr[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return false;
         raw[i] = (uint8_t)(hi << 4 | lo);
