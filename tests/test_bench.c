@@ -144,6 +144,9 @@ TEST(quick_run_writes_the_report)
         CHECK(strstr(text, "| payload | producers | batch | sluice |") != NULL);
         CHECK(strstr(text, "| sluice | publish |") != NULL);
         CHECK(strstr(text, "| single publish p99 |") != NULL);
+        CHECK(strstr(text, "| ping (stores nothing) | 64 | 1 |") != NULL);
+        CHECK(strstr(text, "| sluice | ping (round trip alone) |") != NULL);
+        CHECK(strstr(text, "sluice's round trip alone (ping, no storage)") != NULL);
         CHECK(strstr(text, "failed") == NULL);
     }
     char out[4096];

@@ -44,6 +44,7 @@ extern char **environ;
 #define NSTAGES 3          /* backlog memory samples */
 #define TOPIC_BYTES 11     /* strlen("bench.event") */
 #define LATENCY_RATE 10000.0
+#define PING_CLIENTS 64u   /* the round trip alone, as many clients as the 64 x 1 run */
 #define PULL_BATCH 1000u
 #define BACKLOG_PRODUCERS 4u
 #define BACKLOG_BATCH 1000u
@@ -115,6 +116,8 @@ typedef struct sys_result {
     rate_cell pull[NPULL_MODES][NCONSUMERS];          /* by pull_modes, consumer_counts */
     lat_cell lat_publish;                             /* single publishes */
     lat_cell lat_delivery;                            /* publish to delivery */
+    rate_cell ping_many;                              /* pings, PING_CLIENTS back to back */
+    lat_cell lat_ping;                                /* paced pings */
     mem_cell stage[NSTAGES + 1];                      /* backlog samples, then after restart */
     double restart_ms;                                /* ready time with the backlog */
     int restart_state;                                /* 0 not run, 1 measured, -1 failed */
@@ -486,6 +489,27 @@ static int job_latency_delivery(bench_run *run, sys_result *sr, const bench_targ
     return rc;
 }
 
+/* The round trip alone, no storage: what a 64 x 1 publish and a paced
+ * publish cost before the system does anything with the event. */
+static int job_ping(bench_run *run, sys_result *sr, const bench_target *t, void *ctx)
+{
+    (void)ctx;
+    rate_cell *cell = &sr->ping_many;
+    int rc = bench_ping_run(t, PING_CLIENTS, run->opt.events, run->opt.cap_ms, &cell->r);
+    fprintf(stderr, "  %s: ping, %u clients: %.0f/s%s\n", sr->drv->name, PING_CLIENTS,
+            cell->r.per_s, cell->r.capped ? " (capped)" : "");
+    return rc;
+}
+
+static int job_latency_ping(bench_run *run, sys_result *sr, const bench_target *t, void *ctx)
+{
+    (void)ctx;
+    bench_latency *l = &sr->lat_ping.l;
+    int rc = bench_latency_ping(t, LATENCY_RATE, latency_events(run), run->opt.cap_ms, l);
+    print_latency_progress(sr->drv->name, "ping", l);
+    return rc;
+}
+
 static int sample_memory(const bench_target *t, uint64_t events, mem_cell *cell)
 {
     cell->events = events;
@@ -553,6 +577,10 @@ static void run_system(bench_run *run, sys_result *sr)
     if (!atomic_load(&run->stop))
         record(run, on_fresh_system(run, sr, job_latency_delivery, NULL),
                &sr->lat_delivery.state);
+    if (!atomic_load(&run->stop))
+        record(run, on_fresh_system(run, sr, job_ping, NULL), &sr->ping_many.state);
+    if (!atomic_load(&run->stop))
+        record(run, on_fresh_system(run, sr, job_latency_ping, NULL), &sr->lat_ping.state);
     if ((sr->kind == KIND_SLUICE || run->opt.compare_backlog) && !atomic_load(&run->stop)) {
         int backlog_state = 0;
         record(run, on_fresh_system(run, sr, job_backlog, NULL), &backlog_state);
@@ -798,6 +826,12 @@ static const rate_cell *pick_pull(const sys_result *sr, const void *ctx)
     return &sr->pull[ps->m][ps->c];
 }
 
+static const rate_cell *pick_ping(const sys_result *sr, const void *ctx)
+{
+    (void)ctx;
+    return &sr->ping_many;
+}
+
 static void print_publish(FILE *f, const bench_run *run)
 {
     fprintf(f, "## Publish throughput\n\nEvents/s acknowledged by the system (durably, per "
@@ -813,7 +847,12 @@ static void print_publish(FILE *f, const bench_run *run)
                          producer_counts[k], batch_sizes[b]);
                 side_row(f, run, lead, pick_publish, &s);
             }
-    fprintf(f, "\n");
+    char lead[64];
+    snprintf(lead, sizeof lead, "ping (stores nothing) | %u | 1", PING_CLIENTS);
+    side_row(f, run, lead, pick_ping, NULL);
+    fprintf(f, "\nThe ping row is the round trip alone (sluice: ping; Redis: PING; JetStream: "
+               "a NATS PING/PONG), requests/s: the ceiling of the 64 x 1 rows on this "
+               "machine, whatever the system does with an event.\n\n");
 }
 
 static void print_pull(FILE *f, const bench_run *run)
@@ -858,7 +897,9 @@ static void print_latency(FILE *f, const bench_run *run)
                "(open loop: event i is due at start + i / rate and measured from that due "
                "time, sent from a pool of connections so a slow reply does not delay the "
                "schedule). Delivery: a consumer long-polls; the payload carries the due time. "
-               "Milliseconds.\n\n",
+               "Ping: the same schedule and connections with a request that stores nothing "
+               "(sluice: ping; Redis: PING; JetStream: a NATS PING/PONG), the floor under a "
+               "publish. Milliseconds.\n\n",
             LATENCY_RATE);
     fprintf(f, "| system | latency of | achieved events/s | samples | p50 | p99 | p99.9 | max "
                "|\n|---|---|---|---|---|---|---|---|\n");
@@ -866,6 +907,8 @@ static void print_latency(FILE *f, const bench_run *run)
         latency_row(f, run->sys[i].drv->name, "publish", &run->sys[i].lat_publish);
         latency_row(f, run->sys[i].drv->name, "publish to delivery",
                     &run->sys[i].lat_delivery);
+        latency_row(f, run->sys[i].drv->name, "ping (round trip alone)",
+                    &run->sys[i].lat_ping);
     }
     fprintf(f, "\n");
 }
@@ -1063,6 +1106,26 @@ static void disk_target(FILE *f, const bench_run *run)
     print_target(f, &t);
 }
 
+/* The floor under the fsync targets, from this run: what sluice's round
+ * trip alone (ping) gives on the same scale. */
+static void print_floor(FILE *f, const bench_run *run)
+{
+    const sys_result *s = find_kind(run, KIND_SLUICE);
+    if (!s || run->fsync_state != 1 || run->fsync_us <= 0)
+        return;
+    bool many = s->ping_many.state == 1, lat = s->lat_ping.state == 1 && s->lat_ping.l.events;
+    if (!many && !lat)
+        return;
+    fprintf(f, "The same scales for sluice's round trip alone (ping, no storage) in this run:");
+    if (many)
+        fprintf(f, " %u clients x 1: %.2fx the fsyncs/s of one writer;", PING_CLIENTS,
+                s->ping_many.r.per_s / (1e6 / run->fsync_us));
+    if (lat)
+        fprintf(f, " paced at %.0f/s: p50 %.2fx one fdatasync, p99 %.2f ms;", LATENCY_RATE,
+                s->lat_ping.l.p50_us / run->fsync_us, s->lat_ping.l.p99_us / 1000);
+    fprintf(f, " a publish cannot do better than these.\n\n");
+}
+
 static void print_targets(FILE *f, const bench_run *run)
 {
     fprintf(f, "## Targets\n\nRatios from this run (n/a: a system or baseline it needs was "
@@ -1071,6 +1134,7 @@ static void print_targets(FILE *f, const bench_run *run)
     fsync_targets(f, run);
     disk_target(f, run);
     fprintf(f, "\n");
+    print_floor(f, run);
 }
 
 static void print_report(FILE *f, const bench_run *run)

@@ -56,6 +56,10 @@ typedef struct bench_driver {
      * were pulled now. */
     int (*pull_next)(bench_conn *conn, size_t max, uint64_t wait_ms, bench_event_fn fn,
                      void *ctx, size_t *got);
+    /* One round trip that touches no storage (sluice: ping; Redis: PING;
+     * JetStream: the NATS PING/PONG of a flush): the floor under every
+     * request, measured beside the real ones. */
+    int (*ping)(bench_conn *conn);
     /* Ack what the last pull_next pulled; nothing held: nothing to do. */
     int (*ack_held)(bench_conn *conn);
     /* Bytes the server's data files take on disk now (st_blocks * 512). */

@@ -493,6 +493,12 @@ static int pull_ack(bench_conn *conn, size_t max, uint64_t wait_ms, bench_event_
     return rc;
 }
 
+static int ping(bench_conn *conn)
+{
+    natsStatus s = natsConnection_FlushTimeout(conn->nc, PUBLISH_WAIT_MS);
+    return s == NATS_OK ? 0 : nats_fail("flush (PING/PONG)", s, 0);
+}
+
 static int ack_held(bench_conn *conn)
 {
     (void)conn; /* pull_ack acked everything already */
@@ -513,6 +519,7 @@ static const bench_driver jetstream = {
     .publish = publish,
     .pull_ack = pull_ack,
     .pull_next = pull_ack,
+    .ping = ping,
     .ack_held = ack_held,
     .disk_bytes = disk_bytes,
     .pid = server_pid,

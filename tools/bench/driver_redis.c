@@ -340,6 +340,15 @@ static int publish(bench_conn *conn, const void *const *payloads, size_t len, si
     return read_xadd_replies(conn, n);
 }
 
+static int ping(bench_conn *conn)
+{
+    redisReply *r = redisCommand(conn->ctx, "PING");
+    int rc = (r != NULL && r->type == REDIS_REPLY_STATUS) ? 0 : fail(conn, "PING", r);
+    if (r != NULL)
+        freeReplyObject(r);
+    return rc;
+}
+
 static int reserve_acks(bench_conn *conn, size_t ids)
 {
     size_t need = ids + XACK_FIXED_ARGS;
@@ -596,6 +605,7 @@ static const bench_driver redis_always = {
     .publish = publish,
     .pull_ack = pull_ack,
     .pull_next = pull_next,
+    .ping = ping,
     .ack_held = ack_held,
     .disk_bytes = disk_bytes,
     .pid = server_pid,
@@ -613,6 +623,7 @@ static const bench_driver redis_everysec = {
     .publish = publish,
     .pull_ack = pull_ack,
     .pull_next = pull_next,
+    .ping = ping,
     .ack_held = ack_held,
     .disk_bytes = disk_bytes,
     .pid = server_pid,

@@ -293,6 +293,15 @@ static int sluice_publish(bench_conn *c, const void *const *payloads, size_t len
     return 0;
 }
 
+static int sluice_ping(bench_conn *c)
+{
+    sl_client_result res = {0};
+    sl_client_status st = sl_client_ping(c->client, &res);
+    int rc = st == SL_CLIENT_OK ? 0 : call_failed("ping", &res);
+    sl_client_result_free(&res);
+    return rc;
+}
+
 /* Ack the deliveries of a pull result; every token must settle. */
 /* Check the per-token statuses of an ack; -1 when one is not "ok". */
 static int check_acked(const sl_token_status *status, size_t n)
@@ -412,6 +421,7 @@ const bench_driver *bench_driver_sluice(void)
         .publish = sluice_publish,
         .pull_ack = sluice_pull_ack,
         .pull_next = sluice_pull_next,
+        .ping = sluice_ping,
         .ack_held = sluice_ack_held,
         .disk_bytes = sluice_disk_bytes,
         .pid = sluice_pid,

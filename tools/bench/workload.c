@@ -148,6 +148,7 @@ typedef struct pub_shared {
     const char *pool;             /* PAYLOAD_POOL distinct payloads back to back */
     uint64_t events;              /* events to publish in all */
     uint64_t deadline_ns;         /* the cap */
+    bool ping;                    /* send pings instead of publishes (batch 1) */
     atomic_uint_fast64_t claimed; /* events handed to a producer */
     atomic_uint_fast64_t done;    /* events acknowledged */
     atomic_uint_fast64_t last_ns; /* time of the last acknowledgement */
@@ -177,7 +178,9 @@ static void *pub_main(void *arg)
             break;
         uint64_t left = sh->events - first;
         size_t n = left < sh->batch ? (size_t)left : sh->batch;
-        if (sh->t->drv->publish(w->conn, w->ptrs, sh->payload_len, n) != 0) {
+        int rc = sh->ping ? sh->t->drv->ping(w->conn)
+                          : sh->t->drv->publish(w->conn, w->ptrs, sh->payload_len, n);
+        if (rc != 0) {
             atomic_store(&sh->failed, 1);
             break;
         }
@@ -249,8 +252,10 @@ static int crew_run(crew *c, gate *g, void *(*fn)(void *), void *workers, size_t
     return rc;
 }
 
-int bench_publish_run(const bench_target *t, unsigned producers, size_t batch,
-                      size_t payload_len, uint64_t events, uint64_t cap_ms, bench_rate *out)
+/* Each of `producers` threads sends back to back: publishes, or pings. */
+static int closed_loop(const bench_target *t, unsigned producers, size_t batch,
+                       size_t payload_len, bool ping, uint64_t events, uint64_t cap_ms,
+                       bench_rate *out)
 {
     memset(out, 0, sizeof *out);
     if (producers == 0 || batch == 0)
@@ -260,7 +265,7 @@ int bench_publish_run(const bench_target *t, unsigned producers, size_t batch,
         return -1;
     fill_random(pool, PAYLOAD_POOL * payload_len, payload_len);
     pub_shared sh = {.t = t, .batch = batch, .payload_len = payload_len, .pool = pool,
-                     .events = events};
+                     .events = events, .ping = ping};
     gate_init(&sh.start);
     crew c;
     pub_worker *w = NULL;
@@ -283,9 +288,21 @@ out_gate:
     gate_destroy(&sh.start);
     free(pool);
     if (rc != 0)
-        fprintf(stderr, "sluice-bench: %s: publish run (%u x %zu) failed\n", t->drv->name,
-                producers, batch);
+        fprintf(stderr, "sluice-bench: %s: %s run (%u x %zu) failed\n", t->drv->name,
+                ping ? "ping" : "publish", producers, batch);
     return rc;
+}
+
+int bench_publish_run(const bench_target *t, unsigned producers, size_t batch,
+                      size_t payload_len, uint64_t events, uint64_t cap_ms, bench_rate *out)
+{
+    return closed_loop(t, producers, batch, payload_len, false, events, cap_ms, out);
+}
+
+int bench_ping_run(const bench_target *t, unsigned clients, uint64_t count, uint64_t cap_ms,
+                   bench_rate *out)
+{
+    return closed_loop(t, clients, 1, 0, true, count, cap_ms, out);
 }
 
 /* ---- pull + ack throughput ---------------------------------------------- */
@@ -389,6 +406,7 @@ typedef struct lat_shared {
     uint64_t period_ns;            /* 1e9 / rate */
     uint64_t events;               /* events to send at most */
     size_t payload_len;            /* bytes per event, >= 8 */
+    bool ping;                     /* send pings instead of publishes */
     uint64_t t0;                   /* when event 0 is due */
     uint64_t deadline_ns;          /* no event is due after this */
     bench_samples *samples;        /* publish latencies, or NULL */
@@ -419,7 +437,9 @@ static void *lat_main(void *arg)
             break;
         bench_sleep_until_ns(due);
         memcpy(w->payload, &due, sizeof due);
-        if (sh->t->drv->publish(w->conn, ptrs, sh->payload_len, 1) != 0) {
+        int rc = sh->ping ? sh->t->drv->ping(w->conn)
+                          : sh->t->drv->publish(w->conn, ptrs, sh->payload_len, 1);
+        if (rc != 0) {
             atomic_store(&sh->failed, 1);
             break;
         }
@@ -546,7 +566,8 @@ out:
     return rc;
 }
 
-int bench_latency_publish(const bench_target *t, double rate, uint64_t events,
+/* Paced single publishes, or pings; latency from each one's due time. */
+static int paced_requests(const bench_target *t, double rate, uint64_t events, bool ping,
                           uint64_t cap_ms, bench_latency *out)
 {
     memset(out, 0, sizeof *out);
@@ -554,7 +575,7 @@ int bench_latency_publish(const bench_target *t, double rate, uint64_t events,
     if (rate <= 0 || events == 0 || bench_samples_init(&s, (size_t)events) != 0)
         return -1;
     lat_shared sh = {.t = t, .period_ns = (uint64_t)(1e9 / rate), .events = events,
-                     .payload_len = 256, .samples = &s};
+                     .payload_len = 256, .ping = ping, .samples = &s};
     gate_init(&sh.start);
     int rc = paced_run(t, &sh, NULL, cap_ms);
     uint64_t acked = atomic_load(&sh.acked);
@@ -563,8 +584,21 @@ int bench_latency_publish(const bench_target *t, double rate, uint64_t events,
     gate_destroy(&sh.start);
     bench_samples_free(&s);
     if (rc != 0)
-        fprintf(stderr, "sluice-bench: %s: publish latency run failed\n", t->drv->name);
+        fprintf(stderr, "sluice-bench: %s: %s latency run failed\n", t->drv->name,
+                ping ? "ping" : "publish");
     return rc;
+}
+
+int bench_latency_publish(const bench_target *t, double rate, uint64_t events,
+                          uint64_t cap_ms, bench_latency *out)
+{
+    return paced_requests(t, rate, events, false, cap_ms, out);
+}
+
+int bench_latency_ping(const bench_target *t, double rate, uint64_t count, uint64_t cap_ms,
+                       bench_latency *out)
+{
+    return paced_requests(t, rate, count, true, cap_ms, out);
 }
 
 int bench_latency_delivery(const bench_target *t, double rate, uint64_t events,

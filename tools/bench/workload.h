@@ -49,6 +49,12 @@ typedef struct bench_latency {
 int bench_publish_run(const bench_target *t, unsigned producers, size_t batch,
                       size_t payload_len, uint64_t events, uint64_t cap_ms, bench_rate *out);
 
+/* The round trip alone: each of `clients` threads, one connection each,
+ * pings back to back (driver.h) until `count` were answered or cap_ms
+ * passed. per_s: pings/s. */
+int bench_ping_run(const bench_target *t, unsigned clients, uint64_t count, uint64_t cap_ms,
+                   bench_rate *out);
+
 /* How a consumer acks what it pulled (driver.h). */
 typedef enum bench_pull_mode {
     BENCH_PULL_THEN_ACK,      /* pull_ack: a pull, then an ack: two round trips */
@@ -69,6 +75,11 @@ int bench_pull_run(const bench_target *t, unsigned consumers, size_t max_batch,
  * `events` events, at most cap_ms. */
 int bench_latency_publish(const bench_target *t, double rate, uint64_t events,
                           uint64_t cap_ms, bench_latency *out);
+
+/* The same open loop with pings instead of publishes: the round trip's own
+ * latency under the same pacing and the same pool of connections. */
+int bench_latency_ping(const bench_target *t, double rate, uint64_t count, uint64_t cap_ms,
+                       bench_latency *out);
 
 /* The same paced publishes (payloads of payload_len >= 8 bytes carrying the
  * due time in their first 8), and one consumer long-polling group "g":
