@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "proto/client_pool.h"
 #include "proto/mp_guard.h"
 
 #define PROTO_VERSION 1
@@ -1329,14 +1330,19 @@ sl_client_status sl_client_decode_reply(sl_client_op op, const void *buf, size_t
 }
 
 /* ==== 5. the transport =======================================================
- * One REQ socket, one dialer. Each call opens its own context and aio (so
- * threads can share the client), sends, then waits for the reply. The resend
- * time is infinite on the socket and on each context: nng 1.5.2 then never
- * sends a request twice; when the connection carrying it drops, the receive
- * fails with NNG_ECONNRESET, reported as "connection_lost". */
+ * tcp:// and ipc:// go through a pool of connections that speak REQ's wire
+ * format themselves (client_pool.h): one connection per call in flight, no
+ * thread hand-offs. tls+tcp://, ws:// and wss:// go through one REQ socket
+ * with one dialer: each call opens its own context and aio (so threads can
+ * share the client), sends, then waits for the reply. The resend time is
+ * infinite on the socket and on each context: nng 1.5.2 then never sends a
+ * request twice; when the connection carrying it drops, the receive fails
+ * with NNG_ECONNRESET, reported as "connection_lost". Neither path ever
+ * sends a request twice. */
 
 struct sl_client {
-    nng_socket sock;            /* the REQ socket */
+    cl_pool *pool;              /* tcp, ipc (owned); else NULL */
+    nng_socket sock;            /* tls+tcp, ws, wss: the REQ socket */
     nng_dialer dialer;          /* its one dialer (redials after a loss) */
     uint64_t timeout_ms;        /* per request */
     char *url;                  /* for messages (owned) */
@@ -1410,6 +1416,24 @@ static sl_client_status setup_tls(sl_client *c, const sl_client_options *opt,
     return rv == 0 ? SL_CLIENT_OK : dial_error(err, c->url, "TLS set-up for", rv);
 }
 
+/* The pool of connections for tcp and ipc URLs; dial one now unless opt
+ * says lazy. */
+static sl_client_status open_pool(sl_client *c, const sl_client_options *opt,
+                                  sl_client_error *err)
+{
+    cl_pool_options po = {
+        .max_reply = opt->max_reply_bytes ? opt->max_reply_bytes : SL_CLIENT_DEFAULT_MAX_REPLY,
+        .redial_min_ms = RECONNECT_MIN_MS,
+        .redial_max_ms = RECONNECT_MAX_MS,
+    };
+    int rv = cl_pool_open(c->url, &po, &c->pool);
+    if (rv != 0)
+        return dial_error(err, c->url, "cannot dial", rv);
+    if (!opt->lazy_connect && (rv = cl_pool_connect(c->pool, c->timeout_ms)) != 0)
+        return dial_error(err, c->url, "cannot connect to", rv);
+    return SL_CLIENT_OK;
+}
+
 /* Create the dialer with its options; start it (see lazy_connect). */
 static sl_client_status dial(sl_client *c, const sl_client_options *opt, sl_client_error *err)
 {
@@ -1462,9 +1486,14 @@ sl_client_status sl_client_open(const char *url, const sl_client_options *opt, s
         sl_client_close(c);
         return cl_fail_nomem(err);
     }
-    sl_client_status st = open_socket(c, err);
-    if (st == SL_CLIENT_OK)
-        st = dial(c, opt, err);
+    sl_client_status st;
+    if (cl_pool_serves(url)) {
+        st = open_pool(c, opt, err);
+    } else {
+        st = open_socket(c, err);
+        if (st == SL_CLIENT_OK)
+            st = dial(c, opt, err);
+    }
     if (st != SL_CLIENT_OK) {
         sl_client_close(c);
         return st;
@@ -1477,7 +1506,10 @@ void sl_client_close(sl_client *c)
 {
     if (!c)
         return;
-    nng_close(c->sock); /* also closes the dialer */
+    if (c->pool)
+        cl_pool_close(c->pool);
+    else
+        nng_close(c->sock); /* also closes the dialer */
     free(c->url);
     free(c->api_key);
     free(c);
@@ -1495,7 +1527,11 @@ static sl_client_status call_error(sl_client *c, sl_client_error *err, int rv, b
     sl_client_status st;
     if (rv == NNG_ENOMEM)
         return cl_fail_nomem(err);
-    if (rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT)
+    if (rv == NNG_EMSGSIZE)
+        st = cl_fail(err, SL_CLIENT_ERR_TRANSPORT, "connection_lost",
+                  "the reply from %s is larger than this client accepts (max_reply_bytes): "
+                  "the connection was dropped", c->url);
+    else if (rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT)
         st = cl_fail(err, SL_CLIENT_ERR_TRANSPORT, "connection_lost",
                   "the connection to %s dropped while the request was out: it may or may "
                   "not have been applied", c->url);
@@ -1528,15 +1564,32 @@ static sl_client_status call_receive(sl_client *c, nng_ctx ctx, nng_aio *aio, ui
     return SL_CLIENT_OK;
 }
 
-/* Send msg (always consumed) and wait for one reply: onto a connection
- * within send_ms, the reply within reply_ms after that. */
-static sl_client_status call_run(sl_client *c, nng_msg *msg, uint64_t send_ms, uint64_t reply_ms,
-                                 nng_msg **reply, sl_client_error *err)
+/* call_run through the pool: the request is written straight from its
+ * buffer. */
+static sl_client_status call_pooled(sl_client *c, const sl_client_buf *req, uint64_t send_ms,
+                                    uint64_t reply_ms, nng_msg **reply, sl_client_error *err)
 {
+    bool sending;
+    int rv = cl_pool_call(c->pool, req->data, req->len, send_ms, reply_ms, reply, &sending);
+    return rv == 0 ? SL_CLIENT_OK : call_error(c, err, rv, sending, sending ? send_ms : reply_ms);
+}
+
+/* Send the request in req and wait for one reply: onto a connection
+ * within send_ms, the reply within reply_ms after that. */
+static sl_client_status call_run(sl_client *c, const sl_client_buf *req, uint64_t send_ms,
+                                 uint64_t reply_ms, nng_msg **reply, sl_client_error *err)
+{
+    if (c->pool)
+        return call_pooled(c, req, send_ms, reply_ms, reply, err);
+    nng_msg *msg;
+    int rv = nng_msg_alloc(&msg, req->len);
+    if (rv != 0)
+        return cl_fail_nomem(err);
+    if (req->len) /* an empty raw request has no buffer at all */
+        memcpy(nng_msg_body(msg), req->data, req->len);
     nng_ctx ctx;
     nng_aio *aio = NULL;
-    int rv = nng_ctx_open(&ctx, c->sock);
-    if (rv != 0) {
+    if ((rv = nng_ctx_open(&ctx, c->sock)) != 0) {
         nng_msg_free(msg);
         return call_error(c, err, rv, true, 0);
     }
@@ -1652,19 +1705,10 @@ sl_client_status cl_call_end(cl_call *k, sl_client_status packed, uint64_t timeo
 {
     sl_client_result *res = k->res;
     sl_client_status st = cl_sink_status(&k->s, packed);
-    nng_msg *msg = NULL;
     if (st == SL_CLIENT_OK)
         st = add_api_key(k);
-    if (st == SL_CLIENT_OK) {
-        if (nng_msg_alloc(&msg, k->buf.len) == 0) {
-            if (k->buf.len) /* an empty raw request has no buffer at all */
-                memcpy(nng_msg_body(msg), k->buf.data, k->buf.len);
-        }
-        else
-            st = SL_CLIENT_ERR_NOMEM;
-    }
-    sl_client_buf_free(&k->buf);
     if (st != SL_CLIENT_OK) {
+        sl_client_buf_free(&k->buf);
         if (st == SL_CLIENT_ERR_NOMEM)
             return cl_fail_nomem(&res->error);
         return cl_fail_argument(&res->error, "unusable request arguments (NULL pointer, bad "
@@ -1673,7 +1717,8 @@ sl_client_status cl_call_end(cl_call *k, sl_client_status packed, uint64_t timeo
     uint64_t t = timeout_ms;
     uint64_t reply_ms = extra_ms > UINT64_MAX - t ? UINT64_MAX : t + extra_ms;
     nng_msg *reply = NULL;
-    st = call_run(k->client, msg, t, reply_ms, &reply, &res->error);
+    st = call_run(k->client, &k->buf, t, reply_ms, &reply, &res->error);
+    sl_client_buf_free(&k->buf);
     if (st != SL_CLIENT_OK)
         return st;
     res->reply_ = reply;

@@ -1,8 +1,11 @@
 /* client.h: the C client library of sluice (wire protocol: proto/PROTOCOL.md).
  *
- * One sl_client holds one nng REQ socket with one dialer. Every operation of
- * the protocol has one blocking function here; each call uses its own nng
- * context, so any number of threads may share one client.
+ * One sl_client talks to one server URL. For tcp:// and ipc:// it keeps a
+ * pool of connections that speak REQ's wire format over nng streams
+ * (client_pool.h; PROTOCOL.md says why); for tls+tcp://, ws:// and wss:// it
+ * holds one nng REQ socket with one dialer. Every operation of the protocol
+ * has one blocking function here; each call borrows its own connection (or
+ * its own nng context), so any number of threads may share one client.
  *
  * Ownership, one scheme everywhere: every call fills a caller-provided
  * sl_client_result. Whatever the outcome, the caller releases it with
@@ -41,11 +44,12 @@
  *
  * Timeouts: each call may take up to the client's timeout_ms to get its
  * request onto a connection and again up to timeout_ms (plus wait_ms for
- * pull) for the reply. Requests are never resent by REQ (publishes are not
- * idempotent without a key, long-polls would pile up): NNG_OPT_REQ_RESENDTIME
- * is infinite, and when the connection carrying a request drops, the call
- * ends at once with "connection_lost" (nng 1.5.2 fails it with
- * NNG_ECONNRESET rather than resending it on the next connection).
+ * pull) for the reply. Requests are never resent (publishes are not
+ * idempotent without a key, long-polls would pile up): when the connection
+ * carrying a request drops, the call ends at once with "connection_lost".
+ * (On the REQ socket NNG_OPT_REQ_RESENDTIME is infinite, and nng 1.5.2 then
+ * fails the call with NNG_ECONNRESET rather than resending it.) A connection
+ * that timed out or failed is closed, never reused.
  *
  * The encoders (sl_client_encode_*) and the decoder (sl_client_decode_reply)
  * are the very functions the calls use; they need no network, so tests and
@@ -384,8 +388,8 @@ typedef struct sl_client_options {
     const char *tls_server_name;  /* name the certificate must carry; NULL: the URL's host */
     bool lazy_connect;            /* false: open dials once, blocking, and fails with
                                      "unavailable" when nothing answers; true: open
-                                     returns at once and the dialer connects in the
-                                     background (calls wait up to timeout_ms for it) */
+                                     returns at once and the first call connects
+                                     (waiting up to timeout_ms for a connection) */
     size_t max_reply_bytes;       /* a larger reply drops the connection (the call
                                      ends "connection_lost"); 0: 64 MiB */
     const char *api_key;          /* NULL or "": none; else every call's request
@@ -397,9 +401,11 @@ typedef struct sl_client_options {
 /* Open a client for url (tcp://, ipc://, ws://, tls+tcp://, wss://).
  * On SL_CLIENT_OK *out is the caller's: close it with sl_client_close().
  * The first connection: see lazy_connect. With the default (blocking) dial
- * the wait is bounded by the operating system's connect timeout, not by
- * timeout_ms. Once connected, a lost connection is redialed in the
- * background. err may be NULL; else it gets the error details.
+ * the wait is bounded by timeout_ms for tcp:// and ipc://, and by the
+ * operating system's connect timeout for the others. Later, a lost
+ * connection is redialed: for tcp:// and ipc:// by the next call that needs
+ * a connection (dialing again, with growing pauses, until its timeout);
+ * for the others in the background. err may be NULL; else it gets the error details.
  * Errors: ARGUMENT (NULL url/out, unknown scheme, bad address, TLS without a
  * CA file or with an unreadable one), TRANSPORT "unavailable" (refused,
  * unreachable), NOMEM. */

@@ -2019,6 +2019,22 @@ static int fake_start(fake_server *f, fake_mode mode)
     return fake_start_canned(f, mode, NULL, 0);
 }
 
+/* Close the server's socket (dropping every connection) and listen again
+ * on the same URL with a new one, as a restarted daemon would. */
+static int fake_restart(fake_server *f)
+{
+    nng_close(f->sock);
+    pthread_join(f->thread, NULL);
+    if (nng_rep0_open(&f->sock) != 0)
+        return -1;
+    if (nng_listen(f->sock, f->url, NULL, 0) != 0 ||
+        pthread_create(&f->thread, NULL, fake_loop, f) != 0) {
+        nng_close(f->sock);
+        return -1;
+    }
+    return 0;
+}
+
 static void fake_stop(fake_server *f)
 {
     nng_close(f->sock);
@@ -2148,6 +2164,55 @@ TEST(typed_calls_through_the_network_path)
     sl_client_close(c);
     fake_stop(&f);
     rp_free(&r);
+}
+
+TEST(connection_dropped_while_idle_is_redialed)
+{
+    fake_server f;
+    REQUIRE(fake_start(&f, FAKE_ECHO) == 0);
+    sl_client *c = NULL;
+    sl_client_error err;
+    sl_client_options opt = {.timeout_ms = 2000};
+    REQUIRE(sl_client_open(f.url, &opt, &c, &err) == SL_CLIENT_OK);
+    sl_client_result res;
+    CHECK(sl_client_call_raw(c, "one", 3, 0, &res) == SL_CLIENT_OK);
+    sl_client_result_free(&res);
+    /* the client's connection is idle when the server drops it */
+    REQUIRE(fake_restart(&f) == 0);
+    test_sleep_ms(200);
+    /* the next call notices, dials again and is answered: no connection_lost */
+    CHECK(sl_client_call_raw(c, "two", 3, 0, &res) == SL_CLIENT_OK);
+    CHECK(res.raw.len == 3 && memcmp(res.raw.data, "two", 3) == 0);
+    sl_client_result_free(&res);
+    CHECK(atomic_load(&f.requests) == 2);
+    sl_client_close(c);
+    fake_stop(&f);
+}
+
+TEST(reply_over_max_reply_is_connection_lost)
+{
+    static char big[4096];
+    memset(big, 'x', sizeof big);
+    fake_server f;
+    REQUIRE(fake_start_canned(&f, FAKE_CANNED, big, sizeof big) == 0);
+    sl_client *c = NULL;
+    sl_client_error err;
+    sl_client_options opt = {.timeout_ms = 2000, .max_reply_bytes = 1000};
+    REQUIRE(sl_client_open(f.url, &opt, &c, &err) == SL_CLIENT_OK);
+    sl_client_result res;
+    uint64_t t0 = test_mono_ms();
+    CHECK(sl_client_ping(c, &res) == SL_CLIENT_ERR_TRANSPORT);
+    CHECK(strcmp(res.error.code, "connection_lost") == 0);
+    CHECK(strstr(res.error.message, "max_reply_bytes") != NULL);
+    sl_client_result_free(&res);
+    CHECK(test_mono_ms() - t0 < 1500);
+    /* the next call is refused the same way, on a new connection */
+    CHECK(sl_client_call_raw(c, "x", 1, 0, &res) == SL_CLIENT_ERR_TRANSPORT);
+    CHECK(strcmp(res.error.code, "connection_lost") == 0);
+    sl_client_result_free(&res);
+    CHECK(atomic_load(&f.requests) == 2);
+    sl_client_close(c);
+    fake_stop(&f);
 }
 
 /* Many threads share one client; each gets its own reply back. */
@@ -2831,6 +2896,8 @@ UNIT_MAIN("test_client", UNIT_CASE(encode_ping_and_bare_ops), UNIT_CASE(encode_p
           UNIT_CASE(decode_malformed_errors), UNIT_CASE(decode_garbage),
           UNIT_CASE(decode_wrong_types), UNIT_CASE(decode_truncated_at_every_length),
           UNIT_CASE(open_unreachable_is_unavailable), UNIT_CASE(lazy_client_call_is_unavailable),
+          UNIT_CASE(connection_dropped_while_idle_is_redialed),
+          UNIT_CASE(reply_over_max_reply_is_connection_lost),
           UNIT_CASE(open_bad_arguments), UNIT_CASE(raw_call_roundtrip_and_decode_via_fake_server),
           UNIT_CASE(silent_server_is_timeout), UNIT_CASE(dropped_connection_is_lost_not_resent),
           UNIT_CASE(typed_calls_through_the_network_path),
