@@ -312,5 +312,11 @@ void sl_config_usage(void *stream)
                "                          a listener is not loopback-only; ipc:// is trusted)\n"
                "  --insecure              with auth = off, serve beyond loopback anyway\n");
     for (size_t i = 0; i < sizeof numeric_keys / sizeof numeric_keys[0]; i++)
-        fprintf(f, "  --%-22s%s\n", numeric_keys[i].name, numeric_keys[i].help);
+    {
+        /* a name too long for the column gets the help on the next line */
+        if (strlen(numeric_keys[i].name) > 21)
+            fprintf(f, "  --%s\n  %-24s%s\n", numeric_keys[i].name, "", numeric_keys[i].help);
+        else
+            fprintf(f, "  --%-22s%s\n", numeric_keys[i].name, numeric_keys[i].help);
+    }
 }
