@@ -2189,6 +2189,44 @@ TEST(connection_dropped_while_idle_is_redialed)
     fake_stop(&f);
 }
 
+/* A call made while nothing listens yet keeps dialing until its timeout:
+ * a server that comes up meanwhile answers it. */
+static void *listen_late(void *arg)
+{
+    fake_server *f = arg;
+    test_sleep_ms(300);
+    if (nng_listen(f->sock, f->url, NULL, 0) == 0)
+        pthread_create(&f->thread, NULL, fake_loop, f);
+    return NULL;
+}
+
+TEST(call_waits_for_a_server_that_comes_up)
+{
+    fake_server f;
+    memset(&f, 0, sizeof f);
+    f.mode = FAKE_ECHO;
+    REQUIRE((f.dir = test_tmpdir("client")) != NULL);
+    snprintf(f.url, sizeof f.url, "ipc://%s/late.sock", f.dir);
+    REQUIRE(nng_rep0_open(&f.sock) == 0);
+    sl_client *c = NULL;
+    sl_client_error err;
+    sl_client_options opt = {.timeout_ms = 5000, .lazy_connect = true};
+    REQUIRE(sl_client_open(f.url, &opt, &c, &err) == SL_CLIENT_OK);
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, listen_late, &f) == 0);
+    uint64_t t0 = test_mono_ms();
+    sl_client_result res;
+    CHECK(sl_client_call_raw(c, "hi", 2, 0, &res) == SL_CLIENT_OK);
+    CHECK(res.raw.len == 2 && memcmp(res.raw.data, "hi", 2) == 0);
+    sl_client_result_free(&res);
+    uint64_t took = test_mono_ms() - t0;
+    CHECK(took >= 250 && took < 4000);
+    pthread_join(th, NULL);
+    CHECK(atomic_load(&f.requests) == 1);
+    sl_client_close(c);
+    fake_stop(&f);
+}
+
 TEST(reply_over_max_reply_is_connection_lost)
 {
     static char big[4096];
@@ -2898,6 +2936,7 @@ UNIT_MAIN("test_client", UNIT_CASE(encode_ping_and_bare_ops), UNIT_CASE(encode_p
           UNIT_CASE(open_unreachable_is_unavailable), UNIT_CASE(lazy_client_call_is_unavailable),
           UNIT_CASE(connection_dropped_while_idle_is_redialed),
           UNIT_CASE(reply_over_max_reply_is_connection_lost),
+          UNIT_CASE(call_waits_for_a_server_that_comes_up),
           UNIT_CASE(open_bad_arguments), UNIT_CASE(raw_call_roundtrip_and_decode_via_fake_server),
           UNIT_CASE(silent_server_is_timeout), UNIT_CASE(dropped_connection_is_lost_not_resent),
           UNIT_CASE(typed_calls_through_the_network_path),
