@@ -5,9 +5,9 @@
  * share are defined here and declared in client_internal.h. This file is in
  * sections, each one concept:
  *   1. errors and names          4. reply decoding (shapes, then operations)
- *   2. the request sink          5. the transport (socket, dialer, one call)
+ *   2. the request sink          5. the transport (pool or socket, one call)
  *   3. request encoders          6. one function per operation
- * Data flows: arguments -> encoder -> nng message -> call -> reply -> decoder.
+ * Data flows: arguments -> encoder -> request bytes -> call -> reply -> decoder.
  */
 #include "proto/client.h"
 #include "proto/client_internal.h"
