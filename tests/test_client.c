@@ -2227,6 +2227,71 @@ TEST(call_waits_for_a_server_that_comes_up)
     fake_stop(&f);
 }
 
+/* A server that is not an SP REP socket: it answers the handshake with
+ * other bytes. */
+typedef struct stranger {
+    nng_stream_listener *l;
+    atomic_int accepted;
+} stranger;
+
+static void *stranger_loop(void *arg)
+{
+    stranger *st = arg;
+    nng_aio *aio;
+    if (nng_aio_alloc(&aio, NULL, NULL) != 0)
+        return NULL;
+    for (int i = 0; i < 100; i++) { /* bounded: the test makes a few connections */
+        nng_stream_listener_accept(st->l, aio);
+        nng_aio_wait(aio);
+        if (nng_aio_result(aio) != 0)
+            break; /* closed */
+        atomic_fetch_add(&st->accepted, 1);
+        nng_stream *s = nng_aio_get_output(aio, 0);
+        char junk[] = "HTTP/1.1 400 Bad Request\r\n\r\n";
+        nng_iov iov = {.iov_buf = junk, .iov_len = sizeof junk - 1};
+        nng_aio_set_iov(aio, 1, &iov);
+        nng_aio_set_timeout(aio, 1000);
+        nng_stream_send(s, aio);
+        nng_aio_wait(aio);
+        nng_stream_close(s);
+        nng_stream_free(s);
+    }
+    nng_aio_free(aio);
+    return NULL;
+}
+
+TEST(server_that_is_not_sp_is_refused)
+{
+    char url[64];
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%d", test_free_port());
+    stranger st = {0};
+    REQUIRE(nng_stream_listener_alloc(&st.l, url) == 0);
+    REQUIRE(nng_stream_listener_listen(st.l) == 0);
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, stranger_loop, &st) == 0);
+    sl_client *c = NULL;
+    sl_client_error err;
+    sl_client_options opt = {.timeout_ms = 1000};
+    uint64_t t0 = test_mono_ms();
+    CHECK(sl_client_open(url, &opt, &c, &err) == SL_CLIENT_ERR_TRANSPORT);
+    CHECK(strcmp(err.code, "unavailable") == 0);
+    CHECK(err.nng_error == NNG_EPROTO);
+    CHECK(test_mono_ms() - t0 < 3000);
+    /* a lazy client's call keeps trying until its timeout, then says so */
+    opt.lazy_connect = true;
+    opt.timeout_ms = 400;
+    REQUIRE(sl_client_open(url, &opt, &c, &err) == SL_CLIENT_OK);
+    sl_client_result res;
+    CHECK(sl_client_ping(c, &res) == SL_CLIENT_ERR_TRANSPORT);
+    CHECK(strcmp(res.error.code, "unavailable") == 0);
+    sl_client_result_free(&res);
+    sl_client_close(c);
+    CHECK(atomic_load(&st.accepted) >= 2);
+    nng_stream_listener_close(st.l);
+    pthread_join(th, NULL);
+    nng_stream_listener_free(st.l);
+}
+
 TEST(reply_over_max_reply_is_connection_lost)
 {
     static char big[4096];
@@ -2937,6 +3002,7 @@ UNIT_MAIN("test_client", UNIT_CASE(encode_ping_and_bare_ops), UNIT_CASE(encode_p
           UNIT_CASE(connection_dropped_while_idle_is_redialed),
           UNIT_CASE(reply_over_max_reply_is_connection_lost),
           UNIT_CASE(call_waits_for_a_server_that_comes_up),
+          UNIT_CASE(server_that_is_not_sp_is_refused),
           UNIT_CASE(open_bad_arguments), UNIT_CASE(raw_call_roundtrip_and_decode_via_fake_server),
           UNIT_CASE(silent_server_is_timeout), UNIT_CASE(dropped_connection_is_lost_not_resent),
           UNIT_CASE(typed_calls_through_the_network_path),
