@@ -1969,6 +1969,7 @@ typedef struct fake_server {
     const void *canned;       /* FAKE_CANNED: the reply (borrowed) */
     size_t canned_len;
     char *dir;                /* temp dir of the ipc socket (owned) */
+    int late_rc;              /* listen_late: what fake_listen returned */
     char url[300];            /* ipc:// URL */
 } fake_server;
 
@@ -1995,6 +1996,19 @@ static void *fake_loop(void *arg)
     }
 }
 
+/* Open the REP socket, listen on f->url and start answering. */
+static int fake_listen(fake_server *f)
+{
+    if (nng_rep0_open(&f->sock) != 0)
+        return -1;
+    if (nng_listen(f->sock, f->url, NULL, 0) != 0 ||
+        pthread_create(&f->thread, NULL, fake_loop, f) != 0) {
+        nng_close(f->sock);
+        return -1;
+    }
+    return 0;
+}
+
 static int fake_start_canned(fake_server *f, fake_mode mode, const void *canned, size_t len)
 {
     memset(f, 0, sizeof *f);
@@ -2004,14 +2018,7 @@ static int fake_start_canned(fake_server *f, fake_mode mode, const void *canned,
     if (!(f->dir = test_tmpdir("client")))
         return -1;
     snprintf(f->url, sizeof f->url, "ipc://%s/fake.sock", f->dir);
-    if (nng_rep0_open(&f->sock) != 0)
-        return -1;
-    if (nng_listen(f->sock, f->url, NULL, 0) != 0 ||
-        pthread_create(&f->thread, NULL, fake_loop, f) != 0) {
-        nng_close(f->sock);
-        return -1;
-    }
-    return 0;
+    return fake_listen(f);
 }
 
 static int fake_start(fake_server *f, fake_mode mode)
@@ -2025,14 +2032,7 @@ static int fake_restart(fake_server *f)
 {
     nng_close(f->sock);
     pthread_join(f->thread, NULL);
-    if (nng_rep0_open(&f->sock) != 0)
-        return -1;
-    if (nng_listen(f->sock, f->url, NULL, 0) != 0 ||
-        pthread_create(&f->thread, NULL, fake_loop, f) != 0) {
-        nng_close(f->sock);
-        return -1;
-    }
-    return 0;
+    return fake_listen(f);
 }
 
 static void fake_stop(fake_server *f)
@@ -2195,8 +2195,7 @@ static void *listen_late(void *arg)
 {
     fake_server *f = arg;
     test_sleep_ms(300);
-    if (nng_listen(f->sock, f->url, NULL, 0) == 0)
-        pthread_create(&f->thread, NULL, fake_loop, f);
+    f->late_rc = fake_listen(f);
     return NULL;
 }
 
@@ -2207,7 +2206,6 @@ TEST(call_waits_for_a_server_that_comes_up)
     f.mode = FAKE_ECHO;
     REQUIRE((f.dir = test_tmpdir("client")) != NULL);
     snprintf(f.url, sizeof f.url, "ipc://%s/late.sock", f.dir);
-    REQUIRE(nng_rep0_open(&f.sock) == 0);
     sl_client *c = NULL;
     sl_client_error err;
     sl_client_options opt = {.timeout_ms = 5000, .lazy_connect = true};
@@ -2222,6 +2220,7 @@ TEST(call_waits_for_a_server_that_comes_up)
     uint64_t took = test_mono_ms() - t0;
     CHECK(took >= 250 && took < 4000);
     pthread_join(th, NULL);
+    REQUIRE(f.late_rc == 0);
     CHECK(atomic_load(&f.requests) == 1);
     sl_client_close(c);
     fake_stop(&f);
