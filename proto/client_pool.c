@@ -12,7 +12,7 @@ struct cl_pool {
     nng_mtx *mu;                         /* guards idle, n_idle */
     nng_stream_dialer *dialer;           /* owned */
     cl_framing framing;
-    cl_pool_options opt;                 /* opt.tls is not used after open */
+    cl_pool_options opt;                 /* as opened */
     size_t n_idle;
     cl_conn *idle[POOL_IDLE_MAX];        /* owned; the last one is reused first */
 };

@@ -16,7 +16,6 @@
 #define SLUICE_PROTO_CLIENT_POOL_H
 
 #include <nng/nng.h>
-#include <nng/supplemental/tls/tls.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
