@@ -2321,6 +2321,7 @@ TEST(reply_over_max_reply_is_connection_lost)
 typedef struct worker {
     sl_client *client;   /* shared */
     int id;              /* this worker's number */
+    int calls;           /* how many calls to make */
     int ok;              /* calls that got their own bytes back */
 } worker;
 
@@ -2329,7 +2330,7 @@ typedef struct worker {
 static void *worker_run(void *arg)
 {
     worker *w = arg;
-    for (int i = 0; i < WORKER_CALLS; i++) {
+    for (int i = 0; i < w->calls; i++) {
         char msg[32];
         int n = snprintf(msg, sizeof msg, "w%d-call%d", w->id, i);
         sl_client_result res;
@@ -2341,6 +2342,31 @@ static void *worker_run(void *arg)
     return NULL;
 }
 
+/* nworkers threads make `calls` calls each on client c: all answered? */
+static void run_workers(int *unit_failed_, sl_client *c, int nworkers, int calls)
+{
+    worker *ws = calloc((size_t)nworkers, sizeof *ws);
+    pthread_t *th = calloc((size_t)nworkers, sizeof *th);
+    if (!ws || !th) {
+        free(ws);
+        free(th);
+    }
+    REQUIRE(ws && th);
+    int started = 0;
+    for (; started < nworkers; started++) {
+        ws[started] = (worker){.client = c, .id = started, .calls = calls};
+        if (pthread_create(&th[started], NULL, worker_run, &ws[started]) != 0)
+            break;
+    }
+    CHECK(started == nworkers);
+    for (int i = 0; i < started; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(ws[i].ok == calls);
+    }
+    free(ws);
+    free(th);
+}
+
 TEST(threads_share_one_client)
 {
     fake_server f;
@@ -2348,17 +2374,10 @@ TEST(threads_share_one_client)
     sl_client *c = NULL;
     sl_client_error err;
     REQUIRE(sl_client_open(f.url, NULL, &c, &err) == SL_CLIENT_OK);
-    enum { NWORKERS = 8 };
-    worker ws[NWORKERS];
-    pthread_t th[NWORKERS];
-    for (int i = 0; i < NWORKERS; i++) {
-        ws[i] = (worker){.client = c, .id = i};
-        REQUIRE(pthread_create(&th[i], NULL, worker_run, &ws[i]) == 0);
-    }
-    for (int i = 0; i < NWORKERS; i++) {
-        pthread_join(th[i], NULL);
-        CHECK(ws[i].ok == WORKER_CALLS);
-    }
+    run_workers(unit_failed_, c, 8, WORKER_CALLS);
+    /* more threads at once than the client keeps idle connections for (256) */
+    run_workers(unit_failed_, c, 300, 3);
+    CHECK(atomic_load(&f.requests) == 8 * WORKER_CALLS + 300 * 3);
     sl_client_close(c);
     fake_stop(&f);
 }
