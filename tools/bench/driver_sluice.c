@@ -411,7 +411,7 @@ const bench_driver *bench_driver_sluice(void)
 {
     static const bench_driver driver = {
         .name = "sluice",
-        .setting = "fsync (LMDB synced commit) before every publish reply",
+        .setting = "fdatasync (of the write-ahead journal, or an LMDB synced commit) before every publish reply",
         .start = sluice_start,
         .stop = sluice_stop,
         .restart = sluice_restart,
