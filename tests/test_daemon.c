@@ -2,6 +2,7 @@
  * in a temp dir: the consumer cycle, competing consumers, fan-out,
  * redelivery, nack delay, stale acks, dead letters and replay, idempotent
  * publish, wildcards, long-polls, errors, clean shutdown and restart. */
+#include <nng/nng.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -468,6 +469,84 @@ TEST(clean_shutdown_and_restart_keep_everything)
     CHECK(fixture_down(&f) == 0);
 }
 
+/* A client that writes requests and never reads the replies: nng REQ/REP
+ * framing by hand on an nng stream, requests of 16 zero bytes (each answered
+ * with an error). Sends until the daemon stops reading or `count` went out,
+ * then leaves. Returns how many went out. */
+static int rude_client(const char *url, int count)
+{
+    nng_stream_dialer *d = NULL;
+    nng_aio *aio = NULL;
+    int sent = 0;
+    if (nng_stream_dialer_alloc(&d, url) != 0 || nng_aio_alloc(&aio, NULL, NULL) != 0)
+        goto out;
+    nng_aio_set_timeout(aio, 2000);
+    nng_stream_dialer_dial(d, aio);
+    nng_aio_wait(aio);
+    if (nng_aio_result(aio) != 0)
+        goto out;
+    nng_stream *s = nng_aio_get_output(aio, 0);
+    uint8_t frame[8 + 4 + 16] = {0, 'S', 'P', 0, 0, 0x30, 0, 0}; /* the handshake first */
+    for (int i = -1; i < count; i++) {
+        if (i >= 0) {
+            memset(frame, 0, sizeof frame);
+            frame[7] = 20;                          /* length: id + 16 bytes */
+            frame[8] = 0x80;                        /* request id, top bit set */
+            frame[11] = (uint8_t)i;
+        }
+        nng_iov iov = {.iov_buf = frame, .iov_len = i < 0 ? 8 : sizeof frame};
+        nng_aio_set_iov(aio, 1, &iov);
+        nng_aio_set_timeout(aio, 200);
+        nng_stream_send(s, aio);
+        nng_aio_wait(aio);
+        if (nng_aio_result(aio) != 0 || nng_aio_count(aio) != iov.iov_len)
+            break; /* the daemon stopped reading: its replies are backed up */
+        sent += i >= 0;
+    }
+    nng_stream_close(s);
+    nng_stream_free(s);
+out:
+    nng_aio_free(aio);
+    nng_stream_dialer_free(d);
+    return sent;
+}
+
+TEST(stops_after_clients_that_never_read_their_replies)
+{
+    char url[64];
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%d", test_free_port());
+    test_daemon d;
+    REQUIRE(test_daemon_start(&d, url, NULL) == 0);
+    sl_client *c = tc_open(d.url);
+    REQUIRE(c);
+    for (int i = 0; i < 10; i++)
+        REQUIRE(tc_publish(c, "kept.across", "x", NULL));
+    sl_client_close(c);
+    int sent = 0;
+    for (int i = 0; i < 8; i++)
+        sent += rude_client(url, 20000);
+    CHECK(sent > 0);
+    /* the daemon still serves */
+    c = tc_open(d.url);
+    REQUIRE(c);
+    CHECK(tc_publish(c, "kept.across", "x", NULL) == 11);
+    sl_client_close(c);
+    /* and stops on SIGTERM, in time and with status 0 (within 10 s) */
+    uint64_t t0 = test_mono_ms();
+    CHECK(test_daemon_stop(&d) == 0);
+    CHECK(test_mono_ms() - t0 < 9000);
+    /* nothing acknowledged was lost */
+    REQUIRE(test_daemon_restart(&d, NULL) == 0);
+    c = tc_open(d.url);
+    REQUIRE(c);
+    sl_client_result res = {0};
+    REQUIRE(sl_client_stats_get(c, &res) == SL_CLIENT_OK);
+    CHECK_EQ_U64(res.stats.events, 11);
+    sl_client_result_free(&res);
+    sl_client_close(c);
+    CHECK(test_daemon_cleanup(&d) == 0);
+}
+
 TEST(retention_trims_but_keeps_what_groups_need)
 {
     fixture f;
@@ -668,6 +747,7 @@ UNIT_MAIN("daemon", UNIT_CASE(publish_pull_ack_cycle),
           UNIT_CASE(long_poll_wakes_on_publish_and_times_out_empty),
           UNIT_CASE(bad_input_gets_error_replies_and_daemon_stays_up),
           UNIT_CASE(clean_shutdown_and_restart_keep_everything),
+          UNIT_CASE(stops_after_clients_that_never_read_their_replies),
           UNIT_CASE(retention_trims_but_keeps_what_groups_need),
           UNIT_CASE(config_file_settings_apply),
           UNIT_CASE(relaxed_sync_mode_serves_and_keeps_data_across_restart),

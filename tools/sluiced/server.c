@@ -16,8 +16,11 @@
 #include "logger.h"
 #include "metrics.h"
 #include "slot.h"
+#include "stop_guard.h"
 #include "writer.h"
 #include "http_server.h"
+
+#define STOP_GUARD_MS 5000 /* longest wait for the transports to close at shutdown */
 
 struct sl_server {
     sl_config cfg;                 /* our copy; cfg.store.path points into it */
@@ -225,6 +228,9 @@ void sl_server_stop(sl_server *srv)
         return;
     if (srv->writer)
         sl_writer_stop(srv->writer); /* commits what is queued, answers parked pulls */
+    /* Everything acknowledged is durable now; the rest only lets go of
+     * connections and memory, and nng 1.5.2 may never finish it. */
+    sl_stop_guard *guard = sl_stop_guard_arm(STOP_GUARD_MS, "closing the connections");
     sl_http_stop(srv->http);         /* no HTTP call is left in the writer */
     if (srv->sock_open)
         nng_close(srv->sock);        /* every slot's aio completes with NNG_ECLOSED */
@@ -239,4 +245,5 @@ void sl_server_stop(sl_server *srv)
         nng_tls_config_free(srv->tls);
     sl_store_close(srv->store);
     free(srv);
+    sl_stop_guard_disarm(guard);
 }

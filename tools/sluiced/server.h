@@ -14,7 +14,9 @@ typedef struct sl_server sl_server;
 int sl_server_start(const sl_config *cfg, sl_server **out);
 
 /* Stop serving: queued writes finish and commit, parked long-polls get
- * their (empty) answer, listeners close, the store closes. Frees srv. */
+ * their (empty) answer, listeners close, the store closes. Frees srv.
+ * Once the writer has stopped, the rest may take 5 s at most: then the
+ * process exits with status 0 (stop_guard.h says why). */
 void sl_server_stop(sl_server *srv);
 
 #endif
