@@ -2043,14 +2043,22 @@ static void fake_stop(fake_server *f)
     free(f->dir);
 }
 
+/* A client of url opened with opt, or NULL (the error printed). */
+static sl_client *open_client(const char *url, sl_client_options opt)
+{
+    sl_client *c = NULL;
+    sl_client_error err;
+    if (sl_client_open(url, &opt, &c, &err) != SL_CLIENT_OK)
+        fprintf(stderr, "  open %s: %s: %s\n", url, err.code, err.message);
+    return c;
+}
+
 TEST(raw_call_roundtrip_and_decode_via_fake_server)
 {
     fake_server f;
     REQUIRE(fake_start(&f, FAKE_ECHO) == 0);
-    sl_client *c = NULL;
-    sl_client_error err;
-    sl_client_options opt = {.timeout_ms = 2000};
-    REQUIRE(sl_client_open(f.url, &opt, &c, &err) == SL_CLIENT_OK);
+    sl_client *c = open_client(f.url, (sl_client_options){.timeout_ms = 2000});
+    REQUIRE(c);
 
     sl_client_result res;
     REQUIRE(sl_client_call_raw(c, "\x00garbage\xff", 9, 0, &res) == SL_CLIENT_OK);
@@ -2079,10 +2087,8 @@ TEST(silent_server_is_timeout)
 {
     fake_server f;
     REQUIRE(fake_start(&f, FAKE_SILENT) == 0);
-    sl_client *c = NULL;
-    sl_client_error err;
-    sl_client_options opt = {.timeout_ms = 200};
-    REQUIRE(sl_client_open(f.url, &opt, &c, &err) == SL_CLIENT_OK);
+    sl_client *c = open_client(f.url, (sl_client_options){.timeout_ms = 200});
+    REQUIRE(c);
     sl_client_result res;
     uint64_t t0 = test_mono_ms();
     CHECK(sl_client_ping(c, &res) == SL_CLIENT_ERR_TRANSPORT);
@@ -2106,10 +2112,8 @@ TEST(dropped_connection_is_lost_not_resent)
 {
     fake_server f;
     REQUIRE(fake_start(&f, FAKE_DROP) == 0);
-    sl_client *c = NULL;
-    sl_client_error err;
-    sl_client_options opt = {.timeout_ms = 5000};
-    REQUIRE(sl_client_open(f.url, &opt, &c, &err) == SL_CLIENT_OK);
+    sl_client *c = open_client(f.url, (sl_client_options){.timeout_ms = 5000});
+    REQUIRE(c);
     sl_event_in ev = {.topic = sl_slice_of("order.created"), .payload = sl_slice_of("{}")};
     sl_client_result res;
     uint64_t t0 = test_mono_ms();
@@ -2140,10 +2144,8 @@ TEST(typed_calls_through_the_network_path)
     msgpack_pack_false(&r.pk);
     fake_server f;
     REQUIRE(fake_start_canned(&f, FAKE_CANNED, r.sb.data, r.sb.size) == 0);
-    sl_client *c = NULL;
-    sl_client_error err;
-    sl_client_options opt = {.timeout_ms = 2000};
-    REQUIRE(sl_client_open(f.url, &opt, &c, &err) == SL_CLIENT_OK);
+    sl_client *c = open_client(f.url, (sl_client_options){.timeout_ms = 2000});
+    REQUIRE(c);
     sl_event_in evs[2] = {{.topic = sl_slice_of("a"), .payload = sl_slice_of("1")},
                           {.topic = sl_slice_of("a"), .payload = sl_slice_of("2")}};
     sl_client_result res;
@@ -2170,10 +2172,8 @@ TEST(connection_dropped_while_idle_is_redialed)
 {
     fake_server f;
     REQUIRE(fake_start(&f, FAKE_ECHO) == 0);
-    sl_client *c = NULL;
-    sl_client_error err;
-    sl_client_options opt = {.timeout_ms = 2000};
-    REQUIRE(sl_client_open(f.url, &opt, &c, &err) == SL_CLIENT_OK);
+    sl_client *c = open_client(f.url, (sl_client_options){.timeout_ms = 2000});
+    REQUIRE(c);
     sl_client_result res;
     CHECK(sl_client_call_raw(c, "one", 3, 0, &res) == SL_CLIENT_OK);
     sl_client_result_free(&res);
@@ -2206,10 +2206,8 @@ TEST(call_waits_for_a_server_that_comes_up)
     f.mode = FAKE_ECHO;
     REQUIRE((f.dir = test_tmpdir("client")) != NULL);
     snprintf(f.url, sizeof f.url, "ipc://%s/late.sock", f.dir);
-    sl_client *c = NULL;
-    sl_client_error err;
-    sl_client_options opt = {.timeout_ms = 5000, .lazy_connect = true};
-    REQUIRE(sl_client_open(f.url, &opt, &c, &err) == SL_CLIENT_OK);
+    sl_client *c = open_client(f.url, (sl_client_options){.timeout_ms = 5000, .lazy_connect = true});
+    REQUIRE(c);
     pthread_t th;
     REQUIRE(pthread_create(&th, NULL, listen_late, &f) == 0);
     uint64_t t0 = test_mono_ms();
@@ -2297,10 +2295,8 @@ TEST(reply_over_max_reply_is_connection_lost)
     memset(big, 'x', sizeof big);
     fake_server f;
     REQUIRE(fake_start_canned(&f, FAKE_CANNED, big, sizeof big) == 0);
-    sl_client *c = NULL;
-    sl_client_error err;
-    sl_client_options opt = {.timeout_ms = 2000, .max_reply_bytes = 1000};
-    REQUIRE(sl_client_open(f.url, &opt, &c, &err) == SL_CLIENT_OK);
+    sl_client *c = open_client(f.url, (sl_client_options){.timeout_ms = 2000, .max_reply_bytes = 1000});
+    REQUIRE(c);
     sl_client_result res;
     uint64_t t0 = test_mono_ms();
     CHECK(sl_client_ping(c, &res) == SL_CLIENT_ERR_TRANSPORT);
