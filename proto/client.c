@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "proto/client_conn.h"
 #include "proto/client_pool.h"
 #include "proto/mp_guard.h"
 
@@ -1349,11 +1350,6 @@ struct sl_client {
     char *api_key;              /* sent as "key" in every request (owned), or NULL */
 };
 
-static nng_duration duration_of(uint64_t ms)
-{
-    return ms > INT32_MAX ? INT32_MAX : (nng_duration)ms;
-}
-
 static bool is_tls_url(const char *url)
 {
     static const char *const schemes[] = {"tls+tcp://", "tls+tcp4://", "tls+tcp6://",
@@ -1554,7 +1550,7 @@ static sl_client_status call_error(sl_client *c, sl_client_error *err, int rv, b
 static sl_client_status call_receive(sl_client *c, nng_ctx ctx, nng_aio *aio, uint64_t wait_ms,
                                      nng_msg **reply, sl_client_error *err)
 {
-    nng_aio_set_timeout(aio, duration_of(wait_ms));
+    nng_aio_set_timeout(aio, cl_duration_of(wait_ms));
     nng_ctx_recv(ctx, aio);
     nng_aio_wait(aio);
     int rv = nng_aio_result(aio);
@@ -1600,7 +1596,7 @@ static sl_client_status call_run(sl_client *c, const sl_client_buf *req, uint64_
         return call_error(c, err, rv, true, 0);
     }
     nng_aio_set_msg(aio, msg);
-    nng_aio_set_timeout(aio, duration_of(send_ms));
+    nng_aio_set_timeout(aio, cl_duration_of(send_ms));
     nng_ctx_send(ctx, aio);
     nng_aio_wait(aio);
     sl_client_status st;

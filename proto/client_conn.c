@@ -33,8 +33,7 @@ static nng_duration remaining(nng_time deadline)
     nng_time now = nng_clock();
     if (now >= deadline)
         return NNG_DURATION_ZERO;
-    uint64_t left = deadline - now;
-    return left > INT32_MAX ? INT32_MAX : (nng_duration)left;
+    return cl_duration_of(deadline - now);
 }
 
 static nng_time deadline_after(nng_duration timeout)

@@ -25,8 +25,16 @@
 #include <nng/nng.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct cl_conn cl_conn;
+
+/* ms as an nng duration, capped at what one holds (the client library's
+ * timeouts are uint64_t ms). */
+static inline nng_duration cl_duration_of(uint64_t ms)
+{
+    return ms > INT32_MAX ? INT32_MAX : (nng_duration)ms;
+}
 
 /* How messages are framed on the stream: by its URL's scheme. */
 typedef enum cl_framing {

@@ -72,11 +72,6 @@ int cl_pool_open(const char *url, const cl_pool_options *opt, cl_pool **out)
     return 0;
 }
 
-static nng_duration duration_of(uint64_t ms)
-{
-    return ms > INT32_MAX ? INT32_MAX : (nng_duration)ms;
-}
-
 /* Keep c for a later call, or close it when enough are idle. */
 static void give_back(cl_pool *p, cl_conn *c)
 {
@@ -93,7 +88,7 @@ static void give_back(cl_pool *p, cl_conn *c)
 int cl_pool_connect(cl_pool *p, uint64_t timeout_ms)
 {
     cl_conn *c;
-    int rv = cl_conn_dial(p->dialer, p->framing, duration_of(timeout_ms), &c);
+    int rv = cl_conn_dial(p->dialer, p->framing, cl_duration_of(timeout_ms), &c);
     if (rv == 0)
         give_back(p, c);
     return rv;
@@ -127,14 +122,14 @@ static int dial_until(cl_pool *p, nng_time deadline, cl_conn **out)
         nng_time now = nng_clock();
         if (now >= deadline)
             return NNG_ETIMEDOUT;
-        int rv = cl_conn_dial(p->dialer, p->framing, duration_of(deadline - now), out);
+        int rv = cl_conn_dial(p->dialer, p->framing, cl_duration_of(deadline - now), out);
         if (rv == 0 || dial_error_is_final(rv))
             return rv;
         now = nng_clock();
         if (now >= deadline)
             return NNG_ETIMEDOUT;
         uint64_t left = deadline - now;
-        nng_msleep(duration_of(pause < left ? pause : left));
+        nng_msleep(cl_duration_of(pause < left ? pause : left));
         pause = pause * 2 > p->opt.redial_max_ms ? p->opt.redial_max_ms : pause * 2;
     }
 }
@@ -155,7 +150,7 @@ int cl_pool_call(cl_pool *p, const void *body, size_t len, uint64_t send_ms,
     uint64_t spent = nng_clock() - start;
     uint64_t send_left = send_ms > spent ? send_ms - spent : 1;
     bool sent;
-    rv = cl_conn_call(c, body, len, duration_of(send_left), duration_of(reply_ms),
+    rv = cl_conn_call(c, body, len, cl_duration_of(send_left), cl_duration_of(reply_ms),
                       p->opt.max_reply, reply, &sent);
     *sending = !sent;
     if (rv == 0)
