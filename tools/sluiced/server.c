@@ -15,7 +15,9 @@
 #include "dispatch.h"
 #include "logger.h"
 #include "metrics.h"
+#include "proto/sp_frame.h"
 #include "slot.h"
+#include "sp_server.h"
 #include "stop_guard.h"
 #include "writer.h"
 #include "http_server.h"
@@ -28,15 +30,14 @@ struct sl_server {
     sl_writer *writer;
     sl_server_counters counters;
     sl_metrics metrics;            /* request metrics for /metrics (metrics.h) */
-    nng_socket sock;
+    sl_handler_env handler_env;    /* what every request borrows (handler.h) */
+    sl_sp_server *streams;         /* serves tcp:// and ipc:// (sp_server.h) */
+    nng_socket sock;               /* REP: serves tls+tcp://, ws://, wss:// */
     bool sock_open;
     nng_tls_config *tls;
     sl_auth *auth;                 /* API keys; created after the store */
     bool auth_on;                  /* auth_policy.h's decision */
-    int ipc_listeners[SL_LISTEN_MAX]; /* ids of the ipc:// listeners (trusted) */
-    size_t nipc_listeners;
-    sl_slot_env slot_env;
-    sl_slot *slots;                /* cfg.max_pending of them */
+    sl_slot *slots;                /* cfg.max_pending of them, when sock is open */
     size_t nslots;                 /* initialised ones */
     sl_http_env http_env;          /* what HTTP calls borrow */
     sl_http *http;                 /* the HTTP/JSON API, or NULL */
@@ -105,8 +106,6 @@ static int listen_on(sl_server *srv, const char *url)
         sl_log_error("cannot listen on %s: %s", url, nng_strerror(rv));
         return -1;
     }
-    if (strncmp(url, "ipc://", 6) == 0 && srv->nipc_listeners < SL_LISTEN_MAX)
-        srv->ipc_listeners[srv->nipc_listeners++] = nng_listener_id(l);
     sl_log_info("listening on %s", url);
     if (strncmp(url, "ws://", 5) == 0 || strncmp(url, "wss://", 6) == 0)
         sl_log_warn("%s: ws:// and wss:// are served by nng 1.5.2's HTTP server, which "
@@ -116,6 +115,7 @@ static int listen_on(sl_server *srv, const char *url)
     return 0;
 }
 
+/* The REP socket, for the listeners the stream server does not take. */
 static int open_socket(sl_server *srv)
 {
     int rv = nng_rep0_open(&srv->sock);
@@ -124,24 +124,18 @@ static int open_socket(sl_server *srv)
         return -1;
     }
     srv->sock_open = true;
-    for (size_t i = 0; i < srv->cfg.nlisten; i++)
-        if (listen_on(srv, srv->cfg.listen[i]) != 0)
-            return -1;
     return 0;
 }
 
 static int start_slots(sl_server *srv)
 {
-    srv->slot_env = (sl_slot_env){srv->store, srv->writer, &srv->counters,
-                                  srv->cfg.max_request_bytes, &srv->metrics, srv->auth,
-                                  srv->ipc_listeners, srv->nipc_listeners};
     srv->slots = calloc(srv->cfg.max_pending, sizeof *srv->slots);
     if (!srv->slots) {
         sl_log_error("out of memory for %u request slots", srv->cfg.max_pending);
         return -1;
     }
     for (; srv->nslots < srv->cfg.max_pending; srv->nslots++) {
-        int rv = sl_slot_init(&srv->slots[srv->nslots], srv->sock, &srv->slot_env);
+        int rv = sl_slot_init(&srv->slots[srv->nslots], srv->sock, &srv->handler_env);
         if (rv != 0) {
             sl_log_error("cannot set up request slot: %s", nng_strerror(rv));
             return -1;
@@ -150,6 +144,30 @@ static int start_slots(sl_server *srv)
     for (size_t i = 0; i < srv->nslots; i++)
         sl_slot_start(&srv->slots[i]);
     return 0;
+}
+
+/* Serve every --listen URL: tcp:// and ipc:// on the stream server, the
+ * rest on the REP socket and its slots. */
+static int start_listeners(sl_server *srv)
+{
+    srv->handler_env = (sl_handler_env){srv->store, srv->writer, &srv->counters,
+                                        srv->cfg.max_request_bytes, &srv->metrics, srv->auth};
+    if (sl_sp_server_start(&srv->handler_env, srv->cfg.max_pending,
+                           srv->cfg.max_request_bytes * 2, &srv->streams) != SL_OK) {
+        sl_log_error("out of memory for %u request slots", srv->cfg.max_pending);
+        return -1;
+    }
+    for (size_t i = 0; i < srv->cfg.nlisten; i++) {
+        const char *url = srv->cfg.listen[i];
+        if (sp_framing_of(url) != SP_FRAMING_NONE) {
+            if (sl_sp_server_listen(srv->streams, url) != 0)
+                return -1;
+            continue;
+        }
+        if ((!srv->sock_open && open_socket(srv) != 0) || listen_on(srv, url) != 0)
+            return -1;
+    }
+    return srv->sock_open ? start_slots(srv) : 0;
 }
 
 static int open_store(sl_server *srv)
@@ -213,7 +231,7 @@ int sl_server_start(const sl_config *cfg, sl_server **out)
         sl_log_error("cannot start the writer thread");
         goto fail;
     }
-    if (open_socket(srv) != 0 || start_slots(srv) != 0 || start_http(srv) != 0)
+    if (start_listeners(srv) != 0 || start_http(srv) != 0)
         goto fail;
     *out = srv;
     return 0;
@@ -232,6 +250,7 @@ void sl_server_stop(sl_server *srv)
      * connections and memory, and nng 1.5.2 may never finish it. */
     sl_stop_guard *guard = sl_stop_guard_arm(STOP_GUARD_MS, "closing the connections");
     sl_http_stop(srv->http);         /* no HTTP call is left in the writer */
+    sl_sp_server_stop(srv->streams);
     if (srv->sock_open)
         nng_close(srv->sock);        /* every slot's aio completes with NNG_ECLOSED */
     for (size_t i = 0; i < srv->nslots; i++)

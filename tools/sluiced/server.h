@@ -1,6 +1,7 @@
 /* server.h: the daemon as one object: it owns the store, the writer thread,
- * the nng REP socket with its listeners, and the slots (one per concurrent
- * request). Start it, wait for a signal, stop it. */
+ * its listeners (the stream server for tcp:// and ipc://, the nng REP
+ * socket and its slots for the rest) and the requests in flight. Start it,
+ * wait for a signal, stop it. */
 #ifndef SLUICE_SLUICED_SERVER_H
 #define SLUICE_SLUICED_SERVER_H
 
