@@ -6,17 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SP_PROTO_REQ 0x30      /* nng's REQ v0 protocol number */
-#define SP_PROTO_REP 0x31      /* nng's REP v0 protocol number */
-#define SP_HANDSHAKE_LEN 8
-#define REQUEST_ID_LEN 4
-#define FRAME_HEAD_MAX (1 + 8 + REQUEST_ID_LEN) /* ipc type byte + length + id */
+#define FRAME_HEAD_MAX (SP_HEAD_MAX + SP_WORD_LEN) /* ipc type byte + length + id */
 
 struct cl_conn {
     nng_stream *stream;     /* owned */
     nng_aio *tx;            /* sends; no callback: completes in the waiting thread */
     nng_aio *rx;            /* receives, and the idle watch */
-    cl_framing framing;
+    sp_framing framing;
     uint32_t next_id;       /* low 31 bits of the next request id */
     bool watching;          /* the idle watch is posted on rx */
     uint8_t watch_byte;     /* where the idle watch would put a byte */
@@ -89,21 +85,17 @@ static int transfer_one(cl_conn *c, bool send, void *buf, size_t len, nng_time d
 static int handshake(cl_conn *c, nng_duration timeout)
 {
     nng_time deadline = deadline_after(timeout);
-    uint8_t ours[SP_HANDSHAKE_LEN] = {0, 'S', 'P', 0, SP_PROTO_REQ >> 8, SP_PROTO_REQ & 0xff, 0, 0};
-    uint8_t theirs[SP_HANDSHAKE_LEN];
+    uint8_t ours[SP_HANDSHAKE_LEN], theirs[SP_HANDSHAKE_LEN];
+    sp_handshake_put(ours, SP_PROTO_REQ);
     int rv = transfer_one(c, true, ours, sizeof ours, deadline);
     if (rv == 0)
         rv = transfer_one(c, false, theirs, sizeof theirs, deadline);
     if (rv != 0)
         return rv;
-    if (theirs[0] != 0 || theirs[1] != 'S' || theirs[2] != 'P' || theirs[3] != 0 ||
-        theirs[4] != (SP_PROTO_REP >> 8) || theirs[5] != (SP_PROTO_REP & 0xff) ||
-        theirs[6] != 0 || theirs[7] != 0)
-        return NNG_EPROTO;
-    return 0;
+    return sp_handshake_is(theirs, SP_PROTO_REP) ? 0 : NNG_EPROTO;
 }
 
-int cl_conn_dial(nng_stream_dialer *d, cl_framing framing, nng_duration timeout,
+int cl_conn_dial(nng_stream_dialer *d, sp_framing framing, nng_duration timeout,
                  cl_conn **out)
 {
     *out = NULL;
@@ -134,29 +126,12 @@ int cl_conn_dial(nng_stream_dialer *d, cl_framing framing, nng_duration timeout,
 
 /* ---- one call -------------------------------------------------------------------- */
 
-static void put_be(uint8_t *p, uint64_t v, int bytes)
-{
-    for (int i = bytes - 1; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be(const uint8_t *p, int bytes)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 /* The frame head of a request of len body bytes with this id: its length. */
 static size_t frame_head(const cl_conn *c, uint8_t *head, size_t len, uint32_t id)
 {
-    size_t at = 0;
-    if (c->framing == CL_FRAMING_IPC)
-        head[at++] = 1;
-    put_be(head + at, (uint64_t)len + REQUEST_ID_LEN, 8);
-    put_be(head + at + 8, id, REQUEST_ID_LEN);
-    return at + 8 + REQUEST_ID_LEN;
+    size_t at = sp_head_put(c->framing, head, (uint64_t)len + SP_WORD_LEN);
+    sp_put_be(head + at, id, SP_WORD_LEN);
+    return at + SP_WORD_LEN;
 }
 
 static int send_request(cl_conn *c, const void *body, size_t len, uint32_t id,
@@ -173,17 +148,15 @@ static int receive_reply(cl_conn *c, uint32_t id, nng_duration timeout, size_t m
 {
     nng_time deadline = deadline_after(timeout);
     uint8_t head[FRAME_HEAD_MAX];
-    size_t head_len = c->framing == CL_FRAMING_IPC ? FRAME_HEAD_MAX : FRAME_HEAD_MAX - 1;
-    int rv = transfer_one(c, false, head, head_len, deadline);
+    size_t head_len = sp_head_len(c->framing);
+    int rv = transfer_one(c, false, head, head_len + SP_WORD_LEN, deadline);
     if (rv != 0)
         return rv;
-    const uint8_t *p = head;
-    if (c->framing == CL_FRAMING_IPC && *p++ != 1)
+    uint64_t frame_len;
+    if (!sp_head_get(c->framing, head, &frame_len) || frame_len < SP_WORD_LEN ||
+        sp_get_be(head + head_len, SP_WORD_LEN) != id)
         return NNG_EPROTO;
-    uint64_t frame_len = get_be(p, 8);
-    if (frame_len < REQUEST_ID_LEN || get_be(p + 8, REQUEST_ID_LEN) != id)
-        return NNG_EPROTO;
-    uint64_t body_len = frame_len - REQUEST_ID_LEN;
+    uint64_t body_len = frame_len - SP_WORD_LEN;
     if (body_len > max_reply)
         return NNG_EMSGSIZE;
     nng_msg *msg;

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "proto/sp_frame.h"
 
 typedef struct cl_conn cl_conn;
 
@@ -36,16 +37,10 @@ static inline nng_duration cl_duration_of(uint64_t ms)
     return ms > INT32_MAX ? INT32_MAX : (nng_duration)ms;
 }
 
-/* How messages are framed on the stream: by its URL's scheme. */
-typedef enum cl_framing {
-    CL_FRAMING_TCP, /* tcp://: 8-byte big-endian length */
-    CL_FRAMING_IPC  /* ipc://, unix://, abstract://: type byte 1, then the length */
-} cl_framing;
-
-/* Connect with d and exchange the SP handshake, all within timeout.
+/* Connect with d (framing: sp_framing_of its URL, not SP_FRAMING_NONE) and exchange the SP handshake, all within timeout.
  * Errors: the dial's (NNG_ECONNREFUSED, NNG_ENOENT, NNG_ETIMEDOUT...),
  * NNG_EPROTO when the peer is not an SP REP socket, NNG_ENOMEM. */
-int cl_conn_dial(nng_stream_dialer *d, cl_framing framing, nng_duration timeout,
+int cl_conn_dial(nng_stream_dialer *d, sp_framing framing, nng_duration timeout,
                  cl_conn **out);
 
 /* Send body (len bytes; NULL when len is 0) as one request within

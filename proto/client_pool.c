@@ -11,35 +11,19 @@
 struct cl_pool {
     nng_mtx *mu;                         /* guards idle, n_idle */
     nng_stream_dialer *dialer;           /* owned */
-    cl_framing framing;
+    sp_framing framing;
     cl_pool_options opt;                 /* as opened */
     size_t n_idle;
     cl_conn *idle[POOL_IDLE_MAX];        /* owned; the last one is reused first */
 };
 
-/* tls+tcp:// is not among them: in nng 1.5.2 cancelling a receive on a TLS
- * stream (the idle watch, a timeout) aborts the TLS connection's own
- * receive, and a receive posted after that never completes. */
-static const struct {
-    const char *scheme;
-    cl_framing framing;
-} served[] = {
-    {"tcp://", CL_FRAMING_TCP},      {"tcp4://", CL_FRAMING_TCP},
-    {"tcp6://", CL_FRAMING_TCP},     {"ipc://", CL_FRAMING_IPC},
-    {"unix://", CL_FRAMING_IPC},     {"abstract://", CL_FRAMING_IPC},
-};
-
-static int scheme_of(const char *url)
-{
-    for (size_t i = 0; i < sizeof served / sizeof served[0]; i++)
-        if (strncmp(url, served[i].scheme, strlen(served[i].scheme)) == 0)
-            return (int)i;
-    return -1;
-}
-
+/* sp_framing_of takes tcp:// and ipc:// (and their kin), not tls+tcp://: in
+ * nng 1.5.2 cancelling a receive on a TLS stream (the idle watch, a timeout)
+ * aborts the TLS connection's own receive, and a receive posted after that
+ * never completes. */
 bool cl_pool_serves(const char *url)
 {
-    return url && scheme_of(url) >= 0;
+    return url && sp_framing_of(url) != SP_FRAMING_NONE;
 }
 
 static bool is_tcp(const char *url)
@@ -50,13 +34,13 @@ static bool is_tcp(const char *url)
 int cl_pool_open(const char *url, const cl_pool_options *opt, cl_pool **out)
 {
     *out = NULL;
-    int scheme = scheme_of(url);
-    if (scheme < 0)
+    sp_framing framing = sp_framing_of(url);
+    if (framing == SP_FRAMING_NONE)
         return NNG_ENOTSUP;
     cl_pool *p = calloc(1, sizeof *p);
     if (!p)
         return NNG_ENOMEM;
-    p->framing = served[scheme].framing;
+    p->framing = framing;
     p->opt = *opt;
     int rv = nng_mtx_alloc(&p->mu);
     if (rv == 0)
