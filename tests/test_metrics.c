@@ -550,6 +550,7 @@ TEST(store_groups_webhooks_storage)
     REQUIRE(sl_txn_commit(&w) == SL_OK);
     atomic_store(&f.counters.publishes, 4);
     atomic_store(&f.counters.parked_pulls, 2);
+    atomic_store(&f.counters.connections, 5);
     atomic_store(&f.counters.commits, 3);
     atomic_store(&f.counters.commit_us, 1250);
     atomic_store(&f.counters.commit_requests, 40);
@@ -562,6 +563,7 @@ TEST(store_groups_webhooks_storage)
     REQUIRE(text);
     CHECK_LINE(text, "sluice_events_published_total 4");
     CHECK_LINE(text, "sluice_parked_pulls 2");
+    CHECK_LINE(text, "sluice_connections 5");
     CHECK_LINE(text, "sluice_commits_total 3");
     CHECK_LINE(text, "sluice_commit_seconds_total 0.001250");
     CHECK_LINE(text, "sluice_commit_requests_total 40");
@@ -752,9 +754,14 @@ TEST(daemon_serves_metrics)
         sl_client_result res = {0};
         CHECK(sl_client_pull(c, "nope", 1, 0, &res) != SL_CLIENT_OK); /* an error */
         sl_client_result_free(&res);
-        sl_client_close(c);
     }
+    /* the client's one connection (one thread, one call at a time), then none */
     http_body b = {NULL, 0};
+    CHECK_EQ_U64(scrape_until(url, "sluice_connections 1", &b), 200);
+    CHECK(b.data && has_line(b.data, "sluice_connections 1"));
+    sl_client_close(c);
+    CHECK_EQ_U64(scrape_until(url, "sluice_connections 0", &b), 200);
+    CHECK(b.data && has_line(b.data, "sluice_connections 0"));
     long status = scrape_until(url, "sluice_group_lag{group=\"billing\"} 2", &b);
     CHECK_EQ_U64(status, 200);
     {

@@ -32,6 +32,8 @@ typedef struct sl_server_counters {
     atomic_uint_fast64_t requests;    /* requests answered */
     atomic_uint_fast64_t publishes;   /* events appended (not counting duplicates) */
     atomic_uint_fast64_t parked_pulls;/* long-polls parked now */
+    atomic_uint_fast64_t connections; /* client connections open now on tcp:// and ipc://
+                                         (sp_server.h) */
     atomic_uint_fast64_t commits;     /* LMDB commits (checkpoints; durable: two flushes) */
     atomic_uint_fast64_t journal_writes; /* batches made durable by the journal instead
                                          (one write, one fdatasync) */

@@ -177,6 +177,10 @@ static sl_err render_server(const sl_server_counters *k, uint64_t now_ms, sl_mte
         rc = single(out, "sluice_parked_pulls", "gauge", "Long-poll pulls waiting for events now",
                     sl_mtext_fmt_u64(v, atomic_load(&k->parked_pulls)));
     if (rc == SL_OK)
+        rc = single(out, "sluice_connections", "gauge",
+                    "Client connections open now on the tcp:// and ipc:// listeners",
+                    sl_mtext_fmt_u64(v, atomic_load(&k->connections)));
+    if (rc == SL_OK)
         rc = single(out, "sluice_commits_total", "counter",
                     "LMDB write transactions committed: checkpoints (synced unless relaxed)",
                     sl_mtext_fmt_u64(v, atomic_load(&k->commits)));

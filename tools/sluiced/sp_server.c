@@ -28,10 +28,10 @@ struct sl_sp_server {
     sl_sp_conn_env conn_env;
     listener listeners[LISTEN_MAX];
     size_t nlisteners;
-    pthread_mutex_t mu;       /* guards live, nlive */
+    pthread_mutex_t mu;       /* guards live */
     pthread_cond_t gone;      /* a connection was freed */
-    sl_sp_conn *live;         /* every connection not yet freed */
-    size_t nlive;
+    sl_sp_conn *live;         /* every connection not yet freed (counted in the
+                                 handler's counters->connections) */
     pthread_mutex_t dead_mu;  /* guards dead, stopping */
     pthread_cond_t dead_cv;
     sl_sp_conn *dead;         /* handed back, to be freed by the reaper */
@@ -54,8 +54,8 @@ static void link_live(sl_sp_server *s, sl_sp_conn *c)
     if (s->live)
         sl_sp_conn_links_of(s->live)->prev = c;
     s->live = c;
-    s->nlive++;
     pthread_mutex_unlock(&s->mu);
+    atomic_fetch_add(&s->conn_env.handler->counters->connections, 1);
 }
 
 static void unlink_live(sl_sp_server *s, sl_sp_conn *c)
@@ -67,7 +67,7 @@ static void unlink_live(sl_sp_server *s, sl_sp_conn *c)
         s->live = k->next;
     if (k->next)
         sl_sp_conn_links_of(k->next)->prev = k->prev;
-    s->nlive--;
+    atomic_fetch_sub(&s->conn_env.handler->counters->connections, 1);
 }
 
 /* sl_sp_conn_env.on_dead: on one of c's threads; the reaper frees it. */
@@ -190,14 +190,6 @@ sl_err sl_sp_server_start(const sl_handler_env *handler, size_t max_pending,
     s->reaper_started = true;
     *out = s;
     return SL_OK;
-}
-
-size_t sl_sp_server_connections(sl_sp_server *s)
-{
-    pthread_mutex_lock(&s->mu);
-    size_t n = s->nlive;
-    pthread_mutex_unlock(&s->mu);
-    return n;
 }
 
 static void close_listeners(sl_sp_server *s)

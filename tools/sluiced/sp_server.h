@@ -11,7 +11,8 @@
  * streams (proto/client_conn.h), talks to it.
  *
  * It owns the listeners, the connections, the pool of calls (sp_pool.h)
- * and a reaper thread that frees connections once they are done. */
+ * and a reaper thread that frees connections once they are done. It counts
+ * the connections open in the handler's counters (sluice_connections). */
 #ifndef SLUICE_SLUICED_SP_SERVER_H
 #define SLUICE_SLUICED_SP_SERVER_H
 
@@ -32,9 +33,6 @@ sl_err sl_sp_server_start(const sl_handler_env *handler, size_t max_pending,
 /* Listen on url (tcp://... or ipc://...; sp_framing_of says which it
  * takes). Returns 0 or an nng error number, after logging why. */
 int sl_sp_server_listen(sl_sp_server *s, const char *url);
-
-/* Connections open now (for /metrics). */
-size_t sl_sp_server_connections(sl_sp_server *s);
 
 /* Stop listening, close every connection, wait until they are done, free.
  * Call it after the writer has stopped, so that no request is left there.
