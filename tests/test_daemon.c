@@ -672,6 +672,51 @@ TEST(raw_sp_peers_pipelined_and_malformed)
     CHECK(test_daemon_cleanup(&d) == 0);
 }
 
+/* More connections than --max-pending, all idle, take no request slots:
+ * a client still gets through. And more requests pipelined on one
+ * connection than there are slots all get their replies, in turn. */
+TEST(idle_connections_hold_no_request_slots)
+{
+    char url[64];
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%d", test_free_port());
+    const char *extra[] = {"--max-pending", "4", NULL};
+    test_daemon d;
+    REQUIRE(test_daemon_start(&d, url, extra) == 0);
+    nng_stream *idle[12];
+    for (int i = 0; i < 12; i++)
+        REQUIRE((idle[i] = raw_req_peer(url)) != NULL);
+    sl_client *c = tc_open(d.url);
+    REQUIRE(c);
+    CHECK(tc_publish(c, "gets.through", "x", NULL) == 1);
+    sl_client_close(c);
+
+    enum { PIPELINED = 10 };
+    uint8_t out[PIPELINED * (8 + 4 + sizeof PING)];
+    size_t n = 0;
+    for (uint8_t i = 0; i < PIPELINED; i++) {
+        uint8_t body[4 + sizeof PING] = {0x80, 0, 0, i};
+        memcpy(body + 4, PING, sizeof PING);
+        n += raw_frame(out + n, body, sizeof body);
+    }
+    REQUIRE(raw_move(idle[0], true, out, n, 2000) == 0);
+    int replies = 0;
+    for (int r = 0; r < PIPELINED; r++) {
+        uint8_t head[8 + 4], reply[512];
+        if (raw_move(idle[0], false, head, sizeof head, 5000) != 0)
+            break;
+        uint64_t len = 0;
+        for (int i = 0; i < 8; i++)
+            len = len << 8 | head[i];
+        if (len < 4 || len - 4 > sizeof reply || raw_move(idle[0], false, reply, len - 4, 5000) != 0)
+            break;
+        replies += head[8] == 0x80 && head[11] < PIPELINED;
+    }
+    CHECK(replies == PIPELINED);
+    for (int i = 0; i < 12; i++)
+        raw_free(idle[i]);
+    CHECK(test_daemon_cleanup(&d) == 0);
+}
+
 /* Open file descriptors of process pid (its /proc/<pid>/fd entries). */
 static int open_fds(pid_t pid)
 {
@@ -961,6 +1006,7 @@ UNIT_MAIN("daemon", UNIT_CASE(publish_pull_ack_cycle),
           UNIT_CASE(clean_shutdown_and_restart_keep_everything),
           UNIT_CASE(stops_after_clients_that_never_read_their_replies),
           UNIT_CASE(raw_sp_peers_pipelined_and_malformed),
+          UNIT_CASE(idle_connections_hold_no_request_slots),
           UNIT_CASE(retention_trims_but_keeps_what_groups_need),
           UNIT_CASE(config_file_settings_apply),
           UNIT_CASE(relaxed_sync_mode_serves_and_keeps_data_across_restart),

@@ -27,6 +27,7 @@ struct sl_sp_conn {
     rx_state rx_state;
     sl_sp_call *reading;         /* the call a request is being read into */
     uint8_t rx_head[SP_HEAD_MAX];
+    uint64_t rx_len;             /* the length in rx_head */
     uint8_t their_handshake[SP_HANDSHAKE_LEN];
     uint8_t *rx_at;              /* where the rest of the current read goes */
     size_t rx_left;
@@ -275,8 +276,9 @@ static void rx_post(sl_sp_conn *c, uint8_t *at, size_t len, nng_duration timeout
         rx_end(c, rv == NNG_ECLOSED ? NULL : "receiving", rv);
 }
 
-/* Read the next request, unless the peer leaves replies untaken; when a
- * call is free. */
+/* Read the next request's frame head, unless the peer leaves replies
+ * untaken. An idle connection holds no call: it takes one once a request
+ * has begun (rx_take_call). */
 static void rx_next_request(sl_sp_conn *c)
 {
     pthread_mutex_lock(&c->mu);
@@ -292,14 +294,28 @@ static void rx_next_request(sl_sp_conn *c)
         return;
     }
     pthread_mutex_unlock(&c->mu);
+    c->rx_state = RX_HEAD;
+    rx_post(c, c->rx_head, sp_head_len(c->framing), NNG_DURATION_INFINITE);
+}
+
+/* A request of rx_len bytes has begun: take a call (or wait for one) and
+ * read the bytes into it. */
+static void rx_take_call(sl_sp_conn *c)
+{
     c->reading = sl_sp_pool_take(c->env->pool, c);
-    if (!c->reading) {
+    if (!c->reading) { /* every call is in flight: look again shortly */
         c->rx_state = RX_WAIT_CALL;
         nng_sleep_aio(WAIT_CALL_MS, c->rx);
         return;
     }
-    c->rx_state = RX_HEAD;
-    rx_post(c, c->rx_head, sp_head_len(c->framing), NNG_DURATION_INFINITE);
+    if (sl_sp_call_reserve(c->reading, (size_t)c->rx_len) != SL_OK) {
+        sl_log_error("out of memory for a %llu-byte request", (unsigned long long)c->rx_len);
+        rx_end(c, NULL, 0);
+        return;
+    }
+    c->reading->len = (size_t)c->rx_len;
+    c->rx_state = RX_BODY;
+    rx_post(c, c->reading->buf, (size_t)c->rx_len, BODY_MS);
 }
 
 static void on_handshake(sl_sp_conn *c)
@@ -324,14 +340,8 @@ static void on_head(sl_sp_conn *c)
         rx_end(c, NULL, 0);
         return;
     }
-    if (sl_sp_call_reserve(c->reading, (size_t)len) != SL_OK) {
-        sl_log_error("out of memory for a %llu-byte request", (unsigned long long)len);
-        rx_end(c, NULL, 0);
-        return;
-    }
-    c->reading->len = (size_t)len;
-    c->rx_state = RX_BODY;
-    rx_post(c, c->reading->buf, (size_t)len, BODY_MS);
+    c->rx_len = len;
+    rx_take_call(c);
 }
 
 /* Bytes of the backtrace at the start of the request (the last word has its
@@ -370,7 +380,7 @@ static void on_rx(void *arg)
     int rv = nng_aio_result(c->rx);
     if (c->rx_state == RX_WAIT_CALL) {
         if (rv == 0)
-            rx_next_request(c);
+            rx_take_call(c); /* closing: its receive fails at once */
         else
             rx_end(c, NULL, 0);
         return;

@@ -3,13 +3,13 @@
  * an nng stream the daemon owns.
  *
  * Each connection runs two chains of callbacks:
- *   receive: handshake -> [call from the pool] -> frame head -> request bytes
- *            -> handler (handler.h) -> next request ...
+ *   receive: handshake -> frame head -> [a call from the pool] -> request
+ *            bytes -> handler (handler.h) -> next frame head ...
  *   send:    handshake -> reply -> reply ...  (replies in the order they finish)
  * A peer may have many requests in flight (an nng REQ socket with contexts
  * sends them without waiting, long-polls among them). Each holds a call of
- * the shared pool (sp_pool.h); when every call is taken, reading waits for
- * one. When SL_SP_QUEUED_MAX replies wait for the peer to take them, reading
+ * the shared pool (sp_pool.h) from its frame head to its reply; when every
+ * call is taken, reading waits for one. An idle connection holds none. When SL_SP_QUEUED_MAX replies wait for the peer to take them, reading
  * waits too: a peer that does not read cannot make the daemon hold more.
  *
  * What ends a connection: the peer closing it; a handshake that is not an SP
