@@ -639,6 +639,17 @@ TEST(raw_sp_peers_pipelined_and_malformed)
             seen[id[3]] = true;
     }
     CHECK(seen[0] && seen[1] && seen[2]);
+    /* a request that arrives a byte at a time */
+    uint8_t one[4 + sizeof PING] = {0x80, 0, 0, 9};
+    memcpy(one + 4, PING, sizeof PING);
+    n = raw_frame(out, one, sizeof one);
+    for (size_t i = 0; i < n; i++) {
+        CHECK(raw_move(s, true, out + i, 1, 2000) == 0);
+        test_sleep_ms(2);
+    }
+    uint8_t head[8 + 4];
+    CHECK(raw_move(s, false, head, sizeof head, 5000) == 0);
+    CHECK(head[8] == 0x80 && head[11] == 9);
     raw_free(s);
 
     /* not an SP peer: an HTTP request */

@@ -12,7 +12,17 @@
 #define SEND_MS 30000      /* a reply must be taken within this */
 #define WAIT_CALL_MS 10    /* every call is taken: look again after this */
 
-typedef enum rx_state { RX_HANDSHAKE, RX_WAIT_CALL, RX_HEAD, RX_BODY } rx_state;
+#define RX_BUF_BYTES 4096  /* a connection's receive buffer */
+
+typedef enum rx_state {
+    RX_HANDSHAKE, /* the peer's handshake */
+    RX_NEXT,      /* between requests */
+    RX_HEAD,      /* a frame head */
+    RX_CALL,      /* a call for the request (RX_WAIT_CALL: none free, sleeping) */
+    RX_WAIT_CALL,
+    RX_BODY,      /* the rest of the request, straight into its call */
+    RX_REQUEST    /* the request is whole */
+} rx_state;
 typedef enum tx_state { TX_HANDSHAKE, TX_REPLY } tx_state;
 
 struct sl_sp_conn {
@@ -26,10 +36,11 @@ struct sl_sp_conn {
     /* The receive chain's own (one callback at a time). */
     rx_state rx_state;
     sl_sp_call *reading;         /* the call a request is being read into */
-    uint8_t rx_head[SP_HEAD_MAX];
-    uint64_t rx_len;             /* the length in rx_head */
-    uint8_t their_handshake[SP_HANDSHAKE_LEN];
-    uint8_t *rx_at;              /* where the rest of the current read goes */
+    uint64_t rx_len;             /* the length in its frame head */
+    uint8_t rx_buf[RX_BUF_BYTES];
+    size_t rx_have;              /* bytes in rx_buf */
+    size_t rx_off;               /* of which parsed */
+    uint8_t *rx_at;              /* where the current receive goes */
     size_t rx_left;
     nng_duration rx_timeout;
 
@@ -182,7 +193,7 @@ static bool tx_advance(sl_sp_conn *c, size_t moved)
     return n == 0;
 }
 
-static void rx_next_request(sl_sp_conn *c);
+static void rx_run(sl_sp_conn *c);
 
 static void on_tx(void *arg)
 {
@@ -222,7 +233,7 @@ static void on_tx(void *arg)
     if (sent)
         sl_sp_pool_give(c->env->pool, sent);
     if (resume)
-        rx_next_request(c);
+        rx_run(c);
     if (next)
         tx_reply(c, next);
     hand_back(c, dead);
@@ -257,8 +268,16 @@ static void finish_call(sl_job *job)
         tx_reply(c, call);
 }
 
-/* ---- the receive chain ----------------------------------------------------- */
+/* ---- the receive chain -----------------------------------------------------
+ * Bytes arrive in rx_buf, as many as the peer has sent (up to its size):
+ * a small request usually comes whole with its frame head in one receive,
+ * and requests pipelined behind it are parsed without another. A request
+ * longer than what is buffered has the rest read straight into its call.
+ * rx_run works through the states until it needs to wait, in a loop rather
+ * than by recursion, so a buffer full of requests costs no stack. */
 
+/* Post a receive of up to len bytes at at (the rest of a body: all of
+ * them, through on_rx's reposts; a fill of rx_buf: any). */
 static void rx_post(sl_sp_conn *c, uint8_t *at, size_t len, nng_duration timeout)
 {
     c->rx_at = at;
@@ -276,72 +295,112 @@ static void rx_post(sl_sp_conn *c, uint8_t *at, size_t len, nng_duration timeout
         rx_end(c, rv == NNG_ECLOSED ? NULL : "receiving", rv);
 }
 
-/* Read the next request's frame head, unless the peer leaves replies
- * untaken. An idle connection holds no call: it takes one once a request
- * has begun (rx_take_call). */
-static void rx_next_request(sl_sp_conn *c)
+static size_t buffered(const sl_sp_conn *c)
 {
-    pthread_mutex_lock(&c->mu);
-    if (c->closing) {
-        pthread_mutex_unlock(&c->mu);
-        rx_end(c, NULL, 0);
-        return;
+    return c->rx_have - c->rx_off;
+}
+
+/* Read more into rx_buf, after what is there. Between requests the peer
+ * may stay quiet for good; once a handshake or frame head has begun, the
+ * rest must come in time. */
+static void rx_fill(sl_sp_conn *c)
+{
+    memmove(c->rx_buf, c->rx_buf + c->rx_off, buffered(c));
+    c->rx_have -= c->rx_off;
+    c->rx_off = 0;
+    nng_duration timeout = c->rx_state == RX_HANDSHAKE ? HANDSHAKE_MS
+                           : c->rx_have > 0            ? BODY_MS
+                                                       : NNG_DURATION_INFINITE;
+    rx_post(c, c->rx_buf + c->rx_have, sizeof c->rx_buf - c->rx_have, timeout);
+}
+
+typedef enum rx_step { RX_GO_ON, RX_WAIT } rx_step;
+
+static rx_step rx_handshake(sl_sp_conn *c)
+{
+    if (buffered(c) < SP_HANDSHAKE_LEN) {
+        rx_fill(c);
+        return RX_WAIT;
     }
-    if (c->queued >= SL_SP_QUEUED_MAX) { /* a reply sent resumes reading */
+    const uint8_t *theirs = c->rx_buf + c->rx_off;
+    c->rx_off += SP_HANDSHAKE_LEN;
+    if (!sp_handshake_is(theirs, SP_PROTO_REQ)) {
+        rx_end(c, "the peer is not an SP REQ socket", 0);
+        return RX_WAIT;
+    }
+    c->rx_state = RX_NEXT;
+    return RX_GO_ON;
+}
+
+/* Between requests: go on unless closing or the peer leaves replies
+ * untaken (then the next reply sent resumes reading). */
+static rx_step rx_next(sl_sp_conn *c)
+{
+    c->rx_state = RX_HEAD; /* before a pause: the resume may run at once */
+    pthread_mutex_lock(&c->mu);
+    bool closing = c->closing, pause = !closing && c->queued >= SL_SP_QUEUED_MAX;
+    if (pause) {
         c->rx_paused = true;
         c->rx_busy = false;
-        pthread_mutex_unlock(&c->mu);
-        return;
     }
     pthread_mutex_unlock(&c->mu);
-    c->rx_state = RX_HEAD;
-    rx_post(c, c->rx_head, sp_head_len(c->framing), NNG_DURATION_INFINITE);
+    if (closing)
+        rx_end(c, NULL, 0); /* c may be gone after this */
+    return closing || pause ? RX_WAIT : RX_GO_ON;
 }
 
-/* A request of rx_len bytes has begun: take a call (or wait for one) and
- * read the bytes into it. */
-static void rx_take_call(sl_sp_conn *c)
+static rx_step rx_head(sl_sp_conn *c)
 {
-    c->reading = sl_sp_pool_take(c->env->pool, c);
-    if (!c->reading) { /* every call is in flight: look again shortly */
-        c->rx_state = RX_WAIT_CALL;
-        nng_sleep_aio(WAIT_CALL_MS, c->rx);
-        return;
+    size_t head_len = sp_head_len(c->framing);
+    if (buffered(c) < head_len) {
+        rx_fill(c);
+        return RX_WAIT;
     }
-    if (sl_sp_call_reserve(c->reading, (size_t)c->rx_len) != SL_OK) {
-        sl_log_error("out of memory for a %llu-byte request", (unsigned long long)c->rx_len);
-        rx_end(c, NULL, 0);
-        return;
-    }
-    c->reading->len = (size_t)c->rx_len;
-    c->rx_state = RX_BODY;
-    rx_post(c, c->reading->buf, (size_t)c->rx_len, BODY_MS);
-}
-
-static void on_handshake(sl_sp_conn *c)
-{
-    if (!sp_handshake_is(c->their_handshake, SP_PROTO_REQ)) {
-        rx_end(c, "the peer is not an SP REQ socket", 0);
-        return;
-    }
-    rx_next_request(c);
-}
-
-static void on_head(sl_sp_conn *c)
-{
     uint64_t len;
-    if (!sp_head_get(c->framing, c->rx_head, &len) || len < SP_WORD_LEN) {
+    bool ok = sp_head_get(c->framing, c->rx_buf + c->rx_off, &len) && len >= SP_WORD_LEN;
+    c->rx_off += head_len;
+    if (!ok) {
         rx_end(c, "malformed frame", 0);
-        return;
+        return RX_WAIT;
     }
     if (len > c->env->max_frame_bytes) {
         sl_log_warn("closing a connection that sent a %llu-byte request (the limit is %llu)",
                     (unsigned long long)len, (unsigned long long)c->env->max_frame_bytes);
         rx_end(c, NULL, 0);
-        return;
+        return RX_WAIT;
     }
     c->rx_len = len;
-    rx_take_call(c);
+    c->rx_state = RX_CALL;
+    return RX_GO_ON;
+}
+
+/* A request of rx_len bytes has begun: take a call for it (an idle
+ * connection holds none), move in what is buffered, read the rest. */
+static rx_step rx_call(sl_sp_conn *c)
+{
+    c->reading = sl_sp_pool_take(c->env->pool, c);
+    if (!c->reading) { /* every call is in flight: look again shortly */
+        c->rx_state = RX_WAIT_CALL;
+        nng_sleep_aio(WAIT_CALL_MS, c->rx);
+        return RX_WAIT;
+    }
+    size_t len = (size_t)c->rx_len;
+    if (sl_sp_call_reserve(c->reading, len) != SL_OK) {
+        sl_log_error("out of memory for a %zu-byte request", len);
+        rx_end(c, NULL, 0);
+        return RX_WAIT;
+    }
+    c->reading->len = len;
+    size_t have = buffered(c) < len ? buffered(c) : len;
+    memcpy(c->reading->buf, c->rx_buf + c->rx_off, have);
+    c->rx_off += have;
+    if (have == len) {
+        c->rx_state = RX_REQUEST;
+        return RX_GO_ON;
+    }
+    c->rx_state = RX_BODY;
+    rx_post(c, c->reading->buf + have, len - have, BODY_MS);
+    return RX_WAIT;
 }
 
 /* Bytes of the backtrace at the start of the request (the last word has its
@@ -355,13 +414,14 @@ static size_t backtrace_len(const sl_sp_call *call)
     return 0;
 }
 
-static void on_body(sl_sp_conn *c)
+/* The request is whole in its call: to the handler with it. */
+static rx_step rx_request(sl_sp_conn *c)
 {
     sl_sp_call *call = c->reading;
     size_t bt = backtrace_len(call);
     if (bt == 0) {
         rx_end(c, "a request without a request id", 0);
-        return;
+        return RX_WAIT;
     }
     call->backtrace_len = bt;
     memcpy(call->head + SP_HEAD_MAX, call->buf, bt);
@@ -371,7 +431,35 @@ static void on_body(sl_sp_conn *c)
     pthread_mutex_unlock(&c->mu);
     call->job.finish = finish_call;
     sl_handle(c->env->handler, &call->job, call->buf + bt, call->len - bt, c->trusted);
-    rx_next_request(c);
+    c->rx_state = RX_NEXT;
+    return RX_GO_ON;
+}
+
+static void rx_run(sl_sp_conn *c)
+{
+    rx_step step = RX_GO_ON;
+    while (step == RX_GO_ON) {
+        switch (c->rx_state) {
+        case RX_HANDSHAKE:
+            step = rx_handshake(c);
+            break;
+        case RX_NEXT:
+            step = rx_next(c);
+            break;
+        case RX_HEAD:
+            step = rx_head(c);
+            break;
+        case RX_CALL:
+            step = rx_call(c);
+            break;
+        case RX_REQUEST:
+            step = rx_request(c);
+            break;
+        default: /* RX_BODY, RX_WAIT_CALL: on_rx's */
+            step = RX_WAIT;
+            break;
+        }
+    }
 }
 
 static void on_rx(void *arg)
@@ -379,17 +467,25 @@ static void on_rx(void *arg)
     sl_sp_conn *c = arg;
     int rv = nng_aio_result(c->rx);
     if (c->rx_state == RX_WAIT_CALL) {
-        if (rv == 0)
-            rx_take_call(c); /* closing: its receive fails at once */
-        else
+        if (rv != 0) {
             rx_end(c, NULL, 0);
+            return;
+        }
+        c->rx_state = RX_CALL; /* closing: its receive fails at once */
+        rx_run(c);
         return;
     }
     size_t moved = nng_aio_count(c->rx);
     if (rv == 0 && moved == 0)
         rv = NNG_ECONNSHUT;
     if (rv != 0) {
-        rx_end(c, c->rx_state == RX_HEAD ? NULL : "receiving", rv);
+        bool between = c->rx_state == RX_HEAD && buffered(c) == 0;
+        rx_end(c, between ? NULL : "receiving", rv);
+        return;
+    }
+    if (c->rx_state != RX_BODY) { /* a fill of rx_buf */
+        c->rx_have += moved;
+        rx_run(c);
         return;
     }
     c->rx_at += moved;
@@ -398,19 +494,8 @@ static void on_rx(void *arg)
         rx_post(c, c->rx_at, c->rx_left, c->rx_timeout);
         return;
     }
-    switch (c->rx_state) {
-    case RX_HANDSHAKE:
-        on_handshake(c);
-        return;
-    case RX_HEAD:
-        on_head(c);
-        return;
-    case RX_BODY:
-        on_body(c);
-        return;
-    default:
-        return;
-    }
+    c->rx_state = RX_REQUEST;
+    rx_run(c);
 }
 
 /* ---- start and free ----------------------------------------------------------- */
@@ -447,7 +532,7 @@ void sl_sp_conn_run(sl_sp_conn *c)
     c->tx_n = 1;
     tx_post(c);
     c->rx_state = RX_HANDSHAKE;
-    rx_post(c, c->their_handshake, SP_HANDSHAKE_LEN, HANDSHAKE_MS);
+    rx_run(c);
 }
 
 void sl_sp_conn_free(sl_sp_conn *c)
