@@ -61,15 +61,7 @@ static int transfer(cl_conn *c, bool send, nng_iov *iov, unsigned n, nng_time de
         size_t moved = nng_aio_count(aio);
         if (moved == 0)
             return NNG_ECONNSHUT;
-        while (n > 0 && moved >= iov[0].iov_len) {
-            moved -= iov[0].iov_len;
-            iov++;
-            n--;
-        }
-        if (n > 0) {
-            iov[0].iov_buf = (uint8_t *)iov[0].iov_buf + moved;
-            iov[0].iov_len -= moved;
-        }
+        iov = sp_iov_advance(iov, &n, moved);
     }
     return 0;
 }

@@ -14,6 +14,7 @@
 #ifndef SLUICE_PROTO_SP_FRAME_H
 #define SLUICE_PROTO_SP_FRAME_H
 
+#include <nng/nng.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -101,6 +102,23 @@ static inline bool sp_head_get(sp_framing f, const uint8_t *head, uint64_t *len)
         return false;
     *len = sp_get_be(head, 8);
     return true;
+}
+
+/* Streams may move fewer bytes than asked: step the n vectors at iov past
+ * moved bytes. Returns where the rest begins (*n of them; the first one
+ * trimmed in place). */
+static inline nng_iov *sp_iov_advance(nng_iov *iov, unsigned *n, size_t moved)
+{
+    while (*n > 0 && moved >= iov[0].iov_len) {
+        moved -= iov[0].iov_len;
+        iov++;
+        (*n)--;
+    }
+    if (*n > 0) {
+        iov[0].iov_buf = (uint8_t *)iov[0].iov_buf + moved;
+        iov[0].iov_len -= moved;
+    }
+    return iov;
 }
 
 #endif

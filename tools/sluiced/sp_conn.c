@@ -177,20 +177,9 @@ static void tx_end(sl_sp_conn *c, int rv)
 /* Advance tx_iov past what the last send moved; true when all of it was. */
 static bool tx_advance(sl_sp_conn *c, size_t moved)
 {
-    nng_iov *iov = c->tx_iov;
-    unsigned n = c->tx_n;
-    while (n > 0 && moved >= iov[0].iov_len) {
-        moved -= iov[0].iov_len;
-        iov++;
-        n--;
-    }
-    if (n > 0) {
-        iov[0].iov_buf = (uint8_t *)iov[0].iov_buf + moved;
-        iov[0].iov_len -= moved;
-        memmove(c->tx_iov, iov, n * sizeof *iov);
-    }
-    c->tx_n = n;
-    return n == 0;
+    nng_iov *rest = sp_iov_advance(c->tx_iov, &c->tx_n, moved);
+    memmove(c->tx_iov, rest, c->tx_n * sizeof *rest);
+    return c->tx_n == 0;
 }
 
 static void rx_run(sl_sp_conn *c);
