@@ -41,8 +41,7 @@ struct sl_sp_conn {
     size_t rx_have;              /* bytes in rx_buf */
     size_t rx_off;               /* of which parsed */
     uint8_t *rx_at;              /* where the current receive goes */
-    size_t rx_left;
-    nng_duration rx_timeout;
+    size_t rx_left;              /* a body's bytes still to come */
 
     /* The send chain's own (whoever set tx_busy). */
     tx_state tx_state;
@@ -271,7 +270,6 @@ static void rx_post(sl_sp_conn *c, uint8_t *at, size_t len, nng_duration timeout
 {
     c->rx_at = at;
     c->rx_left = len;
-    c->rx_timeout = timeout;
     nng_iov iov = {.iov_buf = at, .iov_len = len};
     pthread_mutex_lock(&c->mu);
     int rv = c->closing ? NNG_ECLOSED : nng_aio_set_iov(c->rx, 1, &iov);
@@ -480,7 +478,7 @@ static void on_rx(void *arg)
     c->rx_at += moved;
     c->rx_left -= moved;
     if (c->rx_left > 0) {
-        rx_post(c, c->rx_at, c->rx_left, c->rx_timeout);
+        rx_post(c, c->rx_at, c->rx_left, BODY_MS);
         return;
     }
     c->rx_state = RX_REQUEST;
