@@ -126,13 +126,29 @@ static int has_all_headings(const char *text)
     return ok;
 }
 
+/* The row starting with lead: its "each round" column (the third) lists
+ * n values. */
+static int row_has_rounds(const char *text, const char *lead, int n)
+{
+    const char *row = strstr(text, lead);
+    if (!row)
+        return 0;
+    const char *each = strchr(row + strlen(lead), '|'); /* after "measured" */
+    if (!each)
+        return 0;
+    int values = 1;
+    for (const char *p = each + 1; *p && *p != '|' && *p != '\n'; p++)
+        values += *p == ',';
+    return values == n;
+}
+
 TEST(quick_run_writes_the_report)
 {
     char *dir = test_tmpdir("bench");
     REQUIRE(dir);
     char report[4096];
     snprintf(report, sizeof report, "%s/r.md", dir);
-    const char *args[] = {"--quick", "--report", report, NULL};
+    const char *args[] = {"--quick", "--rounds", "2", "--report", report, NULL};
     int rc = run_bench(dir, args, QUICK_TIMEOUT_MS);
     CHECK(rc == 0);
     if (rc != 0)
@@ -148,6 +164,16 @@ TEST(quick_run_writes_the_report)
         CHECK(strstr(text, "| sluice | ping (round trip alone) |") != NULL);
         CHECK(strstr(text, "sluice's round trip alone (ping, no storage)") != NULL);
         CHECK(strstr(text, "failed") == NULL);
+        /* two rounds: each target a system comparison reads has two values */
+        CHECK(strstr(text, "| target | measured | each round | required | result |") != NULL);
+        CHECK(row_has_rounds(text, "| publish 256 B, 4 producers x 1000: sluice / "
+                                   "jetstream |", 2) ||
+              !strstr(text, "| nats jetstream |"));
+        CHECK(row_has_rounds(text, "| publish 256 B, 64 producers x 1: sluice events/s / "
+                                   "fsyncs/s of one writer |", 2));
+        CHECK(row_has_rounds(text, "| single publish p99 |", 2));
+        CHECK(strstr(text, "before each round of sluice's 64 x 1 publish |") != NULL);
+        CHECK(strstr(text, "2 round(s) of the cells the targets read") != NULL);
     }
     char out[4096];
     snprintf(out, sizeof out, "%s/stdout.txt", dir);
@@ -167,6 +193,7 @@ TEST(bad_options_are_usage_errors)
         {"--bogus", NULL, NULL},      {"--events", "0", NULL},  {"--events", "12x", NULL},
         {"--backlog", "-5", NULL},    {"--only", "kafka", NULL}, {"--report", NULL, NULL},
         {"--events", "99999999999999999999", NULL},
+        {"--rounds", "0", NULL},      {"--rounds", "10", NULL},  {"--rounds", NULL, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = run_bench(dir, cases[i], 10000);

@@ -51,6 +51,10 @@ extern char **environ;
 #define BACKLOG_CAP_MS 1800000u /* 30 min: a bound, not a target */
 #define PREPUBLISH_CAP_MS 120000u
 #define COUNT_MAX 1000000000ull
+#define ROUNDS_MAX 9u      /* --rounds at most */
+#define ROUNDS_DEFAULT 3u
+#define PROBE_FSYNCS 200u  /* fdatasyncs of the probe next to an fsync-scaled run */
+#define PROBE_CAP_MS 2000u
 
 enum { KIND_SLUICE, KIND_REDIS_ALWAYS, KIND_REDIS_EVERYSEC, KIND_JETSTREAM };
 enum { ONLY_SLUICE = 1u, ONLY_REDIS = 2u, ONLY_JETSTREAM = 4u };
@@ -78,18 +82,29 @@ typedef struct options {
     uint64_t events;       /* events per throughput run */
     uint64_t backlog;      /* events of the memory / restart backlog */
     uint64_t cap_ms;       /* wall-time cap of one measured run */
+    unsigned rounds;       /* runs of each cell a target reads, interleaved */
     const char *workdir;   /* NULL: a new temporary directory */
 } options;
 
-/* One measured value: state 0 not run, 1 measured, -1 failed. */
+/* One measured value: state 0 not run, 1 measured, -1 failed. A cell a
+ * target reads runs opt.rounds times, interleaved with the other systems'
+ * runs of it; r is then the round with the median rate. */
 typedef struct rate_cell {
-    bench_rate r;          /* the outcome */
-    int state;             /* 0 not run, 1 measured, -1 failed */
+    bench_rate r;                  /* the outcome */
+    int state;                     /* 0 not run, 1 measured, -1 failed (any round) */
+    bench_rate round[ROUNDS_MAX];  /* each measured round, in run order */
+    double probe_us[ROUNDS_MAX];   /* fdatasync median just before that round (sluice's
+                                      64 x 1 only; 0: not probed) */
+    unsigned rounds;               /* entries of round in use */
 } rate_cell;
 
+/* As rate_cell; l is the round with the median p99. */
 typedef struct lat_cell {
-    bench_latency l;       /* the outcome */
-    int state;             /* 0 not run, 1 measured, -1 failed */
+    bench_latency l;               /* the outcome */
+    int state;                     /* 0 not run, 1 measured, -1 failed (any round) */
+    bench_latency round[ROUNDS_MAX];
+    double probe_us[ROUNDS_MAX];   /* as in rate_cell (sluice's publish latency only) */
+    unsigned rounds;
 } lat_cell;
 
 typedef struct disk_cell {
@@ -150,6 +165,7 @@ static void usage(FILE *f)
             "  --report FILE        also write the Markdown report to FILE\n"
             "  --only SYSTEM        sluice, redis or jetstream (repeatable; default all)\n"
             "  --events N           events per throughput run (200000)\n"
+            "  --rounds N           runs of each cell a target reads, 1..9 (3; --quick 1)\n"
             "  --backlog N          events of the memory/restart backlog (10000000)\n"
             "  --compare-backlog    run the backlog workload on every system\n"
             "  --workdir DIR        where the servers keep their data (a new temp dir)\n"
@@ -188,12 +204,12 @@ static int parse_only(const char *s, unsigned *only)
 
 /* One option taking a value; *i moves past it. 0, -1 (bad), 1 (not ours). */
 static int parse_valued(options *o, int argc, char **argv, int *i, uint64_t *events,
-                        uint64_t *backlog)
+                        uint64_t *backlog, uint64_t *rounds)
 {
     const char *a = argv[*i];
     bool known = strcmp(a, "--report") == 0 || strcmp(a, "--only") == 0 ||
                  strcmp(a, "--events") == 0 || strcmp(a, "--backlog") == 0 ||
-                 strcmp(a, "--workdir") == 0;
+                 strcmp(a, "--workdir") == 0 || strcmp(a, "--rounds") == 0;
     if (!known)
         return 1;
     if (*i + 1 >= argc || argv[*i + 1][0] == '\0') {
@@ -207,7 +223,14 @@ static int parse_valued(options *o, int argc, char **argv, int *i, uint64_t *eve
         o->workdir = v;
     else if (strcmp(a, "--only") == 0)
         return parse_only(v, &o->only);
-    else
+    else if (strcmp(a, "--rounds") == 0) {
+        if (parse_count(a, v, rounds) != 0)
+            return -1;
+        if (*rounds > ROUNDS_MAX) {
+            fprintf(stderr, "sluice-bench: --rounds wants 1..%u, not '%s'\n", ROUNDS_MAX, v);
+            return -1;
+        }
+    } else
         return parse_count(a, v, strcmp(a, "--events") == 0 ? events : backlog);
     return 0;
 }
@@ -215,7 +238,7 @@ static int parse_valued(options *o, int argc, char **argv, int *i, uint64_t *eve
 /* 0 to run, 1 after --help, -1 on bad usage. */
 static int parse_options(int argc, char **argv, options *o)
 {
-    uint64_t events = 0, backlog = 0;
+    uint64_t events = 0, backlog = 0, rounds = 0;
     memset(o, 0, sizeof *o);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -230,7 +253,7 @@ static int parse_options(int argc, char **argv, options *o)
         else if (strcmp(a, "--compare-backlog") == 0)
             o->compare_backlog = true;
         else {
-            int rc = parse_valued(o, argc, argv, &i, &events, &backlog);
+            int rc = parse_valued(o, argc, argv, &i, &events, &backlog, &rounds);
             if (rc == 1)
                 fprintf(stderr, "sluice-bench: unknown option '%s'\n", a);
             if (rc != 0) {
@@ -242,6 +265,7 @@ static int parse_options(int argc, char **argv, options *o)
     o->events = events ? events : o->quick ? 2000 : 200000;
     o->backlog = backlog ? backlog : o->quick ? 20000 : 10000000;
     o->cap_ms = o->quick ? 1000 : 4000;
+    o->rounds = rounds ? (unsigned)rounds : o->quick ? 1 : ROUNDS_DEFAULT;
     return 0;
 }
 
@@ -405,7 +429,34 @@ static void record(bench_run *run, int rc, int *state)
 {
     if (rc == 0 && atomic_load(&run->stop))
         return;
-    *state = cell_state(run, rc);
+    int now = cell_state(run, rc);
+    if (*state != -1)
+        *state = now;
+}
+
+static void keep_rate(rate_cell *c, double probe_us)
+{
+    if (c->rounds < ROUNDS_MAX) {
+        c->probe_us[c->rounds] = probe_us;
+        c->round[c->rounds++] = c->r;
+    }
+}
+
+static void keep_latency(lat_cell *c, double probe_us)
+{
+    if (c->rounds < ROUNDS_MAX) {
+        c->probe_us[c->rounds] = probe_us;
+        c->round[c->rounds++] = c->l;
+    }
+}
+
+/* The fdatasync median right now, for a run scaled by it (0: failed). */
+static double fsync_probe(const bench_run *run)
+{
+    double us = 0;
+    if (bench_fsync_baseline(run->workdir, PROBE_FSYNCS, PROBE_CAP_MS, &us) != 0)
+        return 0;
+    return us;
 }
 
 /* ---- the jobs --------------------------------------------------------------- */
@@ -418,9 +469,13 @@ static int job_publish(bench_run *run, sys_result *sr, const bench_target *t, vo
 {
     const publish_spec *s = ctx;
     rate_cell *cell = &sr->publish[s->p][s->k][s->b];
+    bool scaled = sr->kind == KIND_SLUICE && s->p == 0 && s->k == 2 && s->b == 0;
+    double probe = scaled ? fsync_probe(run) : 0;
     uint64_t fixed = t->drv->disk_bytes(t->sys);
     int rc = bench_publish_run(t, producer_counts[s->k], batch_sizes[s->b],
                                payload_sizes[s->p], run->opt.events, run->opt.cap_ms, &cell->r);
+    if (rc == 0)
+        keep_rate(cell, probe);
     fprintf(stderr, "  %s: publish %zu B, %u x %zu: %.0f events/s%s\n", sr->drv->name,
             payload_sizes[s->p], producer_counts[s->k], batch_sizes[s->b], cell->r.per_s,
             cell->r.capped ? " (capped)" : "");
@@ -450,6 +505,8 @@ static int job_pull(bench_run *run, sys_result *sr, const bench_target *t, void 
         return -1;
     int rc = bench_pull_run(t, consumer_counts[ps->c], PULL_BATCH, pull_modes[ps->m],
                             pre.events, run->opt.cap_ms, &cell->r);
+    if (rc == 0)
+        keep_rate(cell, 0);
     fprintf(stderr, "  %s: pull+ack (%s), %u consumer(s): %.0f events/s%s\n", sr->drv->name,
             pull_mode_names[ps->m], consumer_counts[ps->c], cell->r.per_s,
             cell->r.capped ? " (capped)" : "");
@@ -473,7 +530,10 @@ static int job_latency_publish(bench_run *run, sys_result *sr, const bench_targe
 {
     (void)ctx;
     bench_latency *l = &sr->lat_publish.l;
+    double probe = sr->kind == KIND_SLUICE ? fsync_probe(run) : 0;
     int rc = bench_latency_publish(t, LATENCY_RATE, latency_events(run), run->opt.cap_ms, l);
+    if (rc == 0)
+        keep_latency(&sr->lat_publish, probe);
     print_latency_progress(sr->drv->name, "publish", l);
     return rc;
 }
@@ -551,39 +611,146 @@ static int job_backlog(bench_run *run, sys_result *sr, const bench_target *t, vo
 
 /* ---- the plan ------------------------------------------------------------------ */
 
-static void run_publish_matrix(bench_run *run, sys_result *sr)
+/* Whether a target reads this publish cell: 4 producers x 1000 (both
+ * payloads), and 256 B with 64 producers x 1. */
+static bool target_publish(const publish_spec *s)
+{
+    return (s->k == 1 && s->b == 2) || (s->p == 0 && s->k == 2 && s->b == 0);
+}
+
+/* Run one cell on every system, `rounds` times, interleaved: round 1 on each
+ * system, then round 2, ... so the systems compared share a time window on
+ * a machine whose speed drifts. state_of: the cell's state in a system. */
+static void run_cell(bench_run *run, unsigned rounds, system_job job, void *ctx,
+                     int *(*state_of)(sys_result *sr, const void *ctx))
+{
+    for (unsigned r = 0; r < rounds; r++)
+        for (size_t i = 0; i < run->nsys && !atomic_load(&run->stop); i++) {
+            sys_result *sr = &run->sys[i];
+            record(run, on_fresh_system(run, sr, job, ctx), state_of(sr, ctx));
+        }
+}
+
+static int *publish_state(sys_result *sr, const void *ctx)
+{
+    const publish_spec *s = ctx;
+    return &sr->publish[s->p][s->k][s->b].state;
+}
+
+static int *pull_state(sys_result *sr, const void *ctx)
+{
+    const pull_spec *ps = ctx;
+    return &sr->pull[ps->m][ps->c].state;
+}
+
+static int *lat_publish_state(sys_result *sr, const void *ctx)
+{
+    (void)ctx;
+    return &sr->lat_publish.state;
+}
+
+static int *lat_delivery_state(sys_result *sr, const void *ctx)
+{
+    (void)ctx;
+    return &sr->lat_delivery.state;
+}
+
+static int *ping_state(sys_result *sr, const void *ctx)
+{
+    (void)ctx;
+    return &sr->ping_many.state;
+}
+
+static int *lat_ping_state(sys_result *sr, const void *ctx)
+{
+    (void)ctx;
+    return &sr->lat_ping.state;
+}
+
+static void run_cells(bench_run *run)
 {
     for (int p = 0; p < NPAYLOADS; p++)
         for (int k = 0; k < NPRODUCERS; k++)
-            for (int b = 0; b < NBATCHES && !atomic_load(&run->stop); b++) {
+            for (int b = 0; b < NBATCHES; b++) {
                 publish_spec s = {p, k, b};
-                record(run, on_fresh_system(run, sr, job_publish, &s),
-                       &sr->publish[p][k][b].state);
+                run_cell(run, target_publish(&s) ? run->opt.rounds : 1, job_publish, &s,
+                         publish_state);
             }
+    for (int m = 0; m < NPULL_MODES; m++)
+        for (int c = 0; c < NCONSUMERS; c++) {
+            pull_spec ps = {m, c};
+            run_cell(run, consumer_counts[c] == 4 ? run->opt.rounds : 1, job_pull, &ps,
+                     pull_state);
+        }
+    run_cell(run, run->opt.rounds, job_latency_publish, NULL, lat_publish_state);
+    run_cell(run, 1, job_latency_delivery, NULL, lat_delivery_state);
+    run_cell(run, 1, job_ping, NULL, ping_state);
+    run_cell(run, 1, job_latency_ping, NULL, lat_ping_state);
 }
 
-static void run_system(bench_run *run, sys_result *sr)
+static void run_backlogs(bench_run *run)
 {
-    fprintf(stderr, "sluice-bench: %s (%s)\n", sr->drv->name, sr->drv->setting);
-    run_publish_matrix(run, sr);
-    for (int m = 0; m < NPULL_MODES; m++)
-        for (int c = 0; c < NCONSUMERS && !atomic_load(&run->stop); c++) {
-            pull_spec ps = {m, c};
-            record(run, on_fresh_system(run, sr, job_pull, &ps), &sr->pull[m][c].state);
-        }
-    if (!atomic_load(&run->stop))
-        record(run, on_fresh_system(run, sr, job_latency_publish, NULL),
-               &sr->lat_publish.state);
-    if (!atomic_load(&run->stop))
-        record(run, on_fresh_system(run, sr, job_latency_delivery, NULL),
-               &sr->lat_delivery.state);
-    if (!atomic_load(&run->stop))
-        record(run, on_fresh_system(run, sr, job_ping, NULL), &sr->ping_many.state);
-    if (!atomic_load(&run->stop))
-        record(run, on_fresh_system(run, sr, job_latency_ping, NULL), &sr->lat_ping.state);
-    if ((sr->kind == KIND_SLUICE || run->opt.compare_backlog) && !atomic_load(&run->stop)) {
+    for (size_t i = 0; i < run->nsys && !atomic_load(&run->stop); i++) {
+        sys_result *sr = &run->sys[i];
+        if (sr->kind != KIND_SLUICE && !run->opt.compare_backlog)
+            continue;
         int backlog_state = 0;
         record(run, on_fresh_system(run, sr, job_backlog, NULL), &backlog_state);
+    }
+}
+
+/* ---- medians of rounds ----------------------------------------------------------- */
+
+static int by_value(const void *a, const void *b)
+{
+    double x = ((const double *)a)[0], y = ((const double *)b)[0];
+    return x < y ? -1 : x > y;
+}
+
+/* Index of the median of v[0..n); of an even n, the lower middle one, or
+ * with upper the upper one (the less flattering choice either way). */
+static unsigned median_index(const double *v, unsigned n, bool upper)
+{
+    double pairs[ROUNDS_MAX][2];
+    for (unsigned i = 0; i < n; i++) {
+        pairs[i][0] = v[i];
+        pairs[i][1] = (double)i;
+    }
+    qsort(pairs, n, sizeof pairs[0], by_value);
+    return (unsigned)pairs[upper ? n / 2 : (n - 1) / 2][1];
+}
+
+static void settle_rate(rate_cell *c)
+{
+    double v[ROUNDS_MAX];
+    for (unsigned i = 0; i < c->rounds; i++)
+        v[i] = c->round[i].per_s;
+    if (c->rounds > 1)
+        c->r = c->round[median_index(v, c->rounds, false)];
+}
+
+static void settle_latency(lat_cell *c)
+{
+    double v[ROUNDS_MAX];
+    for (unsigned i = 0; i < c->rounds; i++)
+        v[i] = c->round[i].p99_us;
+    if (c->rounds > 1)
+        c->l = c->round[median_index(v, c->rounds, true)];
+}
+
+/* Each multi-round cell shows its median round in the tables. */
+static void settle_rounds(bench_run *run)
+{
+    for (size_t i = 0; i < run->nsys; i++) {
+        sys_result *sr = &run->sys[i];
+        for (int p = 0; p < NPAYLOADS; p++)
+            for (int k = 0; k < NPRODUCERS; k++)
+                for (int b = 0; b < NBATCHES; b++)
+                    settle_rate(&sr->publish[p][k][b]);
+        for (int m = 0; m < NPULL_MODES; m++)
+            for (int c = 0; c < NCONSUMERS; c++)
+                settle_rate(&sr->pull[m][c]);
+        settle_latency(&sr->lat_publish);
     }
 }
 
@@ -725,9 +892,10 @@ static void print_machine(FILE *f, const bench_run *run)
             v_nats[0] ? v_nats : "nats-server not installed");
     fprintf(f, "- command: `%s`\n", run->command);
     fprintf(f, "- counts: %llu events per run, each run capped at %.1f s (a capped run reports "
-               "events/s over what it did, marked *); backlog %llu events\n",
+               "events/s over what it did, marked *); backlog %llu events; %u round(s) of "
+               "the cells the targets read\n",
             (unsigned long long)run->opt.events, (double)run->opt.cap_ms / 1000,
-            (unsigned long long)run->opt.backlog);
+            (unsigned long long)run->opt.backlog, run->opt.rounds);
     fprintf(f, "- systems:\n");
     for (size_t i = 0; i < run->nsys; i++)
         fprintf(f, "  - %s: %s\n", run->sys[i].drv->name, run->sys[i].drv->setting);
@@ -978,6 +1146,28 @@ static void print_memory(FILE *f, const bench_run *run)
     fprintf(f, "\n");
 }
 
+/* The fdatasync probes made before sluice's fsync-scaled runs, one row a cell. */
+static void probe_row(FILE *f, const char *what, const double *probe_us, unsigned n)
+{
+    if (n == 0)
+        return;
+    fprintf(f, "| fdatasync probe (%u syncs, median) before each round of %s |", PROBE_FSYNCS,
+            what);
+    for (unsigned i = 0; i < n; i++)
+        fprintf(f, "%s%.1f", i ? ", " : " ", probe_us[i]);
+    fprintf(f, " us |\n");
+}
+
+static void probe_rows(FILE *f, const bench_run *run)
+{
+    const sys_result *s = find_kind(run, KIND_SLUICE);
+    if (!s)
+        return;
+    probe_row(f, "sluice's 64 x 1 publish", s->publish[0][2][0].probe_us,
+              s->publish[0][2][0].rounds);
+    probe_row(f, "sluice's paced publish", s->lat_publish.probe_us, s->lat_publish.rounds);
+}
+
 static void print_baselines(FILE *f, const bench_run *run)
 {
     fprintf(f, "## Baselines\n\nSame file system as the servers' data (the work "
@@ -987,6 +1177,7 @@ static void print_baselines(FILE *f, const bench_run *run)
                 run->fsync_us, run->fsync_us > 0 ? 1e6 / run->fsync_us : 0);
     else
         fprintf(f, "| fdatasync after a 4 KiB pwrite, median | failed |\n");
+    probe_rows(f, run);
     char buf[64];
     rate_text(&run->lmdb, buf, sizeof buf);
     fprintf(f, "| raw LMDB: batches of 1000 appends of 256 B, MDB_APPEND, synced commit | %s "
@@ -1004,19 +1195,44 @@ typedef struct target {
     bool strict;           /* < or > instead of <= or >= */
     const char *unit;      /* "x" or " ms" */
     bool have;             /* value was measured */
+    double each[ROUNDS_MAX]; /* the value of each round, when value is their median */
+    unsigned rounds;       /* entries of each in use; 0: value is from one outcome */
 } target;
+
+/* value := the median of the rounds' values. */
+static void target_from_rounds(target *t)
+{
+    if (t->rounds == 0)
+        return;
+    double v[ROUNDS_MAX];
+    memcpy(v, t->each, t->rounds * sizeof v[0]);
+    t->value = v[median_index(v, t->rounds, t->at_most)];
+    t->have = true;
+}
+
+static void rounds_text(const target *t, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (unsigned i = 0; i < t->rounds && len < cap; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%.2f", i ? ", " : "", t->each[i]);
+    if (t->rounds == 0)
+        snprintf(out, cap, "-");
+}
 
 static void print_target(FILE *f, const target *t)
 {
     const char *op = t->at_most ? (t->strict ? "<" : "<=") : (t->strict ? ">" : ">=");
     if (!t->have) {
-        fprintf(f, "| %s | - | %s %.2f%s | n/a |\n", t->what, op, t->bound, t->unit);
+        fprintf(f, "| %s | - | - | %s %.2f%s | n/a |\n", t->what, op, t->bound, t->unit);
         return;
     }
     bool pass = t->at_most ? (t->strict ? t->value < t->bound : t->value <= t->bound)
                            : (t->strict ? t->value > t->bound : t->value >= t->bound);
-    fprintf(f, "| %s | %.2f%s | %s %.2f%s | %s |\n", t->what, t->value, t->unit, op, t->bound,
-            t->unit, pass ? "PASS" : "FAIL");
+    char each[160];
+    rounds_text(t, each, sizeof each);
+    fprintf(f, "| %s | %.2f%s | %s | %s %.2f%s | %s |\n", t->what, t->value, t->unit, each, op,
+            t->bound, t->unit, pass ? "PASS" : "FAIL");
 }
 
 static const rate_cell *publish_cell(const bench_run *run, int kind, int p, int k, int b)
@@ -1031,12 +1247,29 @@ static const rate_cell *pull_cell(const bench_run *run, int kind, int m, int c)
     return sr ? &sr->pull[m][c] : NULL;
 }
 
+/* s / o: with the same rounds on both, the median of each round's ratio
+ * (the two ran minutes apart at most); else the ratio of the outcomes. */
 static target ratio_target(const char *what, const rate_cell *s, const rate_cell *o,
                            double bound)
 {
     target t = {.what = what, .bound = bound, .unit = "x"};
     t.have = ratio_of(s, o, &t.value) == 0;
+    if (!t.have || s->rounds < 2 || s->rounds != o->rounds)
+        return t;
+    for (unsigned i = 0; i < s->rounds; i++) {
+        if (o->round[i].per_s <= 0)
+            return t;
+        t.each[i] = s->round[i].per_s / o->round[i].per_s;
+    }
+    t.rounds = s->rounds;
+    target_from_rounds(&t);
     return t;
+}
+
+/* The fdatasync time a round is scaled by: its own probe, else the baseline. */
+static double probe_or_baseline(const bench_run *run, double probe_us)
+{
+    return probe_us > 0 ? probe_us : run->fsync_us;
 }
 
 /* Publish 256 B and 4 KiB with 4 producers x 1000 (index 1, 2). */
@@ -1069,6 +1302,8 @@ static void throughput_targets(FILE *f, const bench_run *run)
         print_target(f, &t[i]);
 }
 
+/* Against fdatasync: each round is scaled by the probe made just before it
+ * (else the baseline); the value is the median over the rounds. */
 static void fsync_targets(FILE *f, const bench_run *run)
 {
     const sys_result *s = find_kind(run, KIND_SLUICE);
@@ -1077,19 +1312,25 @@ static void fsync_targets(FILE *f, const bench_run *run)
     target t64 = {.what = "publish 256 B, 64 producers x 1: sluice events/s / fsyncs/s of "
                           "one writer",
                   .bound = 10, .unit = "x"};
-    t64.have = fs && many && many->state == 1;
-    if (t64.have)
-        t64.value = many->r.per_s / (1e6 / run->fsync_us);
+    for (unsigned i = 0; fs && many && many->state == 1 && i < many->rounds; i++)
+        t64.each[t64.rounds++] =
+            many->round[i].per_s * probe_or_baseline(run, many->probe_us[i]) / 1e6;
     const lat_cell *lat = s ? &s->lat_publish : NULL;
-    bool have_lat = lat && lat->state == 1 && lat->l.events > 0;
     target p50 = {.what = "single publish p50 / one fdatasync (median)", .bound = 1.5,
-                  .at_most = true, .unit = "x", .have = have_lat && fs};
-    if (p50.have)
-        p50.value = lat->l.p50_us / run->fsync_us;
+                  .at_most = true, .unit = "x"};
     target p99 = {.what = "single publish p99", .bound = 2, .at_most = true, .strict = true,
-                  .unit = " ms", .have = have_lat};
-    if (have_lat)
-        p99.value = lat->l.p99_us / 1000;
+                  .unit = " ms"};
+    for (unsigned i = 0; lat && lat->state == 1 && i < lat->rounds; i++) {
+        if (lat->round[i].events == 0)
+            continue;
+        if (fs)
+            p50.each[p50.rounds++] =
+                lat->round[i].p50_us / probe_or_baseline(run, lat->probe_us[i]);
+        p99.each[p99.rounds++] = lat->round[i].p99_us / 1000;
+    }
+    target_from_rounds(&t64);
+    target_from_rounds(&p50);
+    target_from_rounds(&p99);
     print_target(f, &t64);
     print_target(f, &p50);
     print_target(f, &p99);
@@ -1129,7 +1370,16 @@ static void print_floor(FILE *f, const bench_run *run)
 static void print_targets(FILE *f, const bench_run *run)
 {
     fprintf(f, "## Targets\n\nRatios from this run (n/a: a system or baseline it needs was "
-               "not measured).\n\n| target | measured | required | result |\n|---|---|---|---|\n");
+               "not measured). The cells the targets read ran %u round(s), interleaved: "
+               "round 1 on every system, then round 2, and so on, so that the systems "
+               "compared ran minutes apart at most on a machine whose speed drifts. *Each "
+               "round* gives a round's ratio (sluice's round i over the other system's round "
+               "i; the fsync-scaled targets over an fdatasync probe of %u syncs made just "
+               "before sluice's run); *measured* is their median. The tables above show, "
+               "for those cells, the round with the median rate (latency: the median "
+               "p99).\n\n| target | measured | each round | required | result "
+               "|\n|---|---|---|---|---|\n",
+            run->opt.rounds, PROBE_FSYNCS);
     throughput_targets(f, run);
     fsync_targets(f, run);
     disk_target(f, run);
@@ -1178,8 +1428,9 @@ static int write_report(const bench_run *run)
 static void run_all(bench_run *run)
 {
     run_baselines(run);
-    for (size_t i = 0; i < run->nsys && !atomic_load(&run->stop); i++)
-        run_system(run, &run->sys[i]);
+    run_cells(run);
+    run_backlogs(run);
+    settle_rounds(run);
 }
 
 int main(int argc, char **argv)
