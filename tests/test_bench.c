@@ -173,6 +173,10 @@ TEST(quick_run_writes_the_report)
                                    "fsyncs/s of one writer |", 2));
         CHECK(row_has_rounds(text, "| single publish p99 |", 2));
         CHECK(strstr(text, "before each round of sluice's 64 x 1 publish |") != NULL);
+        CHECK(strstr(text, "| raw LMDB probe (as below) before each round of sluice's 256 B "
+                           "4 x 1000 publish |") != NULL);
+        CHECK(row_has_rounds(text, "| publish 256 B, 4 producers x 1000: sluice / raw LMDB "
+                                   "appends |", 2));
         CHECK(strstr(text, "2 round(s) of the cells the targets read") != NULL);
     }
     char out[4096];

@@ -79,6 +79,19 @@ double bench_median(double *v, size_t n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+size_t bench_median_index(const double *v, size_t n, bool upper)
+{
+    size_t want = upper ? n / 2 : (n - 1) / 2;
+    for (size_t i = 0; i < n; i++) {
+        size_t rank = 0;
+        for (size_t j = 0; j < n; j++)
+            rank += v[j] < v[i] || (v[j] == v[i] && j < i);
+        if (rank == want)
+            return i;
+    }
+    return 0;
+}
+
 /* The number after "key:" on a line of a /proc file, in kB; 0 when absent. */
 static int proc_field_kib(const char *path, const char *const *keys, size_t nkeys,
                           uint64_t *sum)

@@ -8,6 +8,7 @@
 #ifndef SLUICE_BENCH_STATS_H
 #define SLUICE_BENCH_STATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -42,6 +43,11 @@ double bench_percentile(const bench_samples *s, double p);
 
 /* The median of n doubles; sorts v in place. 0 when n is 0. */
 double bench_median(double *v, size_t n);
+
+/* The index of the median of v[0..n) (n > 0), v untouched: of an even n the
+ * lower middle value, or with upper the upper one; equal values rank by
+ * index. */
+size_t bench_median_index(const double *v, size_t n, bool upper);
 
 /* A process's memory in KiB, from /proc/<pid>/status and smaps_rollup. */
 typedef struct bench_mem {
