@@ -794,7 +794,56 @@ TEST(daemon_serves_metrics)
     CHECK(test_daemon_cleanup(&d) == 0);
 }
 
+/* A batch that changes more than the writer's 1 MiB bound is committed to
+ * LMDB, not written to the journal too; small ones still use the journal. */
+TEST(large_batch_skips_the_journal)
+{
+    char tcp[64], http[64], url[96];
+    snprintf(tcp, sizeof tcp, "tcp://127.0.0.1:%d", test_free_port());
+    snprintf(http, sizeof http, "http://127.0.0.1:%d", test_free_port());
+    snprintf(url, sizeof url, "%s/metrics", http);
+    const char *extra[] = {"--http-listen", http, NULL};
+    test_daemon d;
+    REQUIRE(test_daemon_start(&d, tcp, extra) == 0);
+    sl_client *c = tc_open(tcp);
+    CHECK(c);
+    enum { PAYLOAD = 512 * 1024, EVENTS = 3 };
+    char *big = malloc(PAYLOAD);
+    http_body b = {NULL, 0};
+    if (c && big) {
+        memset(big, 'x', PAYLOAD);
+        CHECK(tc_publish(c, "small", "{}", NULL) == 1);
+        CHECK_EQ_U64(http_get(url, &b), 200);
+        double journal0 = b.data ? sample_value(b.data, "sluice_journal_writes_total") : -1;
+        CHECK(journal0 >= 1);
+        sl_event_in ev[EVENTS];
+        memset(ev, 0, sizeof ev);
+        for (int i = 0; i < EVENTS; i++) {
+            ev[i].topic = sl_slice_of("big");
+            ev[i].payload = (sl_slice){big, PAYLOAD};
+        }
+        sl_client_result res = {0};
+        CHECK(sl_client_publish(c, ev, EVENTS, &res) == SL_CLIENT_OK && res.publish.n == EVENTS);
+        sl_client_result_free(&res);
+        free(b.data);
+        b = (http_body){NULL, 0};
+        CHECK_EQ_U64(http_get(url, &b), 200);
+        CHECK(b.data && sample_value(b.data, "sluice_journal_writes_total") == journal0);
+        CHECK(b.data && sample_value(b.data, "sluice_events_published_total") == 1 + EVENTS);
+        CHECK(tc_publish(c, "small", "{}", NULL) == 2 + EVENTS);
+        free(b.data);
+        b = (http_body){NULL, 0};
+        CHECK_EQ_U64(http_get(url, &b), 200);
+        CHECK(b.data && sample_value(b.data, "sluice_journal_writes_total") == journal0 + 1);
+    }
+    free(b.data);
+    free(big);
+    sl_client_close(c);
+    CHECK(test_daemon_cleanup(&d) == 0);
+}
+
 UNIT_MAIN("metrics", UNIT_CASE(text_writer_escapes), UNIT_CASE(checker_rejects_bad_text),
           UNIT_CASE(requests_counted_by_op_transport_outcome),
           UNIT_CASE(store_groups_webhooks_storage), UNIT_CASE(empty_store_renders),
-          UNIT_CASE(group_walk_is_bounded), UNIT_CASE(daemon_serves_metrics))
+          UNIT_CASE(group_walk_is_bounded), UNIT_CASE(daemon_serves_metrics),
+          UNIT_CASE(large_batch_skips_the_journal))
