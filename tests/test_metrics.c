@@ -794,8 +794,9 @@ TEST(daemon_serves_metrics)
     CHECK(test_daemon_cleanup(&d) == 0);
 }
 
-/* A batch that changes more than the writer's 1 MiB bound is committed to
- * LMDB, not written to the journal too; small ones still use the journal. */
+/* A batch that changes more than a journal record holds (512 KiB) is
+ * committed to LMDB, not written to the journal too, so its bytes are
+ * written once; small ones still use the journal. */
 TEST(large_batch_skips_the_journal)
 {
     char tcp[64], http[64], url[96];
