@@ -17,10 +17,6 @@
 #define MAINTENANCE_BUDGET 10000  /* records touched per maintenance pass */
 #define GROW_ATTEMPTS 32
 #define IDLE_CHECKPOINT_MS 100    /* quiet this long: checkpoint what the journal holds */
-#define JOURNAL_BATCH_MAX (1u << 20) /* a batch changing more goes straight to an LMDB
-                                        commit: its bytes are written once, not twice
-                                        (journal, then checkpoint), and next to that write
-                                        the commit's second flush costs little */
 
 struct sl_writer {
     sl_store *store;                 /* borrowed */
@@ -208,9 +204,7 @@ static sl_err run_maintenance(sl_writer *w, sl_txn *txn, uint64_t now)
 /* Whether the journal can make b durable (else: a checkpoint). */
 static bool journal_takes(const sl_writer *w, const batch *b, bool maintain)
 {
-    size_t changed;
-    if (maintain || !sl_txn_can_journal(&w->open) || !sl_txn_changes(&w->open, &changed) ||
-        changed > JOURNAL_BATCH_MAX)
+    if (maintain || !sl_txn_can_journal(&w->open))
         return false;
     for (size_t i = 0; i < b->n; i++)
         if (!is_hot(b->jobs[i]) && !is_read(b->jobs[i]))
