@@ -178,6 +178,8 @@ TEST(quick_run_writes_the_report)
         CHECK(row_has_rounds(text, "| publish 256 B, 4 producers x 1000: sluice / raw LMDB "
                                    "appends |", 2));
         CHECK(strstr(text, "2 round(s) of the cells the targets read") != NULL);
+        CHECK(strstr(text, "- warm-up: before each publish run and each raw LMDB "
+                           "measurement") != NULL);
     }
     char out[4096];
     snprintf(out, sizeof out, "%s/stdout.txt", dir);

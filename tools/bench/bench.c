@@ -39,6 +39,7 @@
 #define COUNT_MAX 1000000000ull
 #define ROUNDS_DEFAULT 3u
 #define PROBE_CAP_MS 2000u
+#define WARM_MAX ((uint64_t)1 << 30) /* bytes of memory warmed before a publish run */
 
 enum { ONLY_SLUICE = 1u, ONLY_REDIS = 2u, ONLY_JETSTREAM = 4u };
 
@@ -345,6 +346,14 @@ static void keep_latency(lat_cell *c, double probe_us)
     }
 }
 
+/* Memory the VM has backed, about what a publish run will write
+ * (bench_warm_memory says why). A failed warm-up only costs fairness. */
+static void warm_memory(const bench_run *run, size_t payload)
+{
+    uint64_t bytes = run->opt.events * (payload + 64) / 4 * 5;
+    (void)bench_warm_memory(run->workdir, bytes < WARM_MAX ? bytes : WARM_MAX);
+}
+
 /* Raw LMDB right now, kept as a round of run->lmdb: the target pairs it
  * with the sluice run that follows. A failed probe is left out (the target
  * then uses the outcomes). */
@@ -353,6 +362,7 @@ static void lmdb_probe(bench_run *run)
     char dir[PATH_MAX + 32];
     snprintf(dir, sizeof dir, "%s/lmdb-probe", run->workdir);
     bench_rate r;
+    warm_memory(run, 256);
     if (bench_lmdb_baseline(dir, 1000, 256, run->opt.events, run->opt.cap_ms, &r) == 0 &&
         run->lmdb.rounds < ROUNDS_MAX)
         run->lmdb.round[run->lmdb.rounds++] = r;
@@ -378,6 +388,7 @@ static int job_publish(bench_run *run, sys_result *sr, const bench_target *t, vo
     if (sr->kind == KIND_SLUICE && s->p == 0 && s->k == 1 && s->b == 2)
         lmdb_probe(run);
     uint64_t fixed = t->drv->disk_bytes(t->sys);
+    warm_memory(run, payload_sizes[s->p]);
     int rc = bench_publish_run(t, producer_counts[s->k], batch_sizes[s->b],
                                payload_sizes[s->p], run->opt.events, run->opt.cap_ms, &cell->r);
     if (rc == 0)
@@ -643,6 +654,7 @@ static void run_baselines(bench_run *run)
                                                             run->opt.cap_ms, &run->fsync_us));
     char dir[PATH_MAX + 32];
     snprintf(dir, sizeof dir, "%s/lmdb-baseline", run->workdir);
+    warm_memory(run, 256);
     run->lmdb.state = cell_state(run, bench_lmdb_baseline(dir, 1000, 256, run->opt.events,
                                                           run->opt.cap_ms, &run->lmdb.r));
     fprintf(stderr, "sluice-bench: fdatasync median %.1f us; raw LMDB %.0f events/s\n",

@@ -124,6 +124,10 @@ static void print_machine(FILE *f, const bench_run *run)
                "the cells the targets read\n",
             (unsigned long long)run->opt.events, (double)run->opt.cap_ms / 1000,
             (unsigned long long)run->opt.backlog, run->opt.rounds);
+    fprintf(f, "- warm-up: before each publish run and each raw LMDB measurement, a scratch "
+               "file of about what the run writes (at most 1 GiB) is written and deleted "
+               "unsynced, so that every run starts on memory the VM has backed (on a VM "
+               "that returns freed memory to its host, touching such memory again is slow)\n");
     fprintf(f, "- systems:\n");
     for (size_t i = 0; i < run->nsys; i++)
         fprintf(f, "  - %s: %s\n", run->sys[i].drv->name, run->sys[i].drv->setting);

@@ -666,6 +666,29 @@ int bench_fsync_baseline(const char *dir, unsigned count, uint64_t cap_ms, doubl
     return rc == 0 && n > 0 ? 0 : -1;
 }
 
+int bench_warm_memory(const char *dir, uint64_t bytes)
+{
+    enum { WARM_WRITE = 1u << 20 };
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/warm-memory", dir) >= (int)sizeof path)
+        return -1;
+    char *block = malloc(WARM_WRITE);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = block && fd >= 0 ? 0 : -1;
+    if (block)
+        memset(block, 'w', WARM_WRITE);
+    for (uint64_t done = 0; rc == 0 && done < bytes; done += WARM_WRITE)
+        if (write(fd, block, WARM_WRITE) != (ssize_t)WARM_WRITE)
+            rc = -1;
+    if (rc != 0)
+        fprintf(stderr, "sluice-bench: warming memory in %s: %s\n", dir, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    unlink(path);
+    free(block);
+    return rc;
+}
+
 /* Append n values under keys seq.. in one synced transaction. */
 static int lmdb_batch(MDB_env *env, MDB_dbi dbi, uint64_t seq, size_t n, char *value,
                       size_t value_len)

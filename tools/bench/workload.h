@@ -91,6 +91,15 @@ int bench_latency_delivery(const bench_target *t, double rate, uint64_t events,
  * offset 0 of one file in dir (count rounds, at most cap_ms). */
 int bench_fsync_baseline(const char *dir, unsigned count, uint64_t cap_ms, double *median_us);
 
+/* Write `bytes` to a scratch file in dir in 1 MiB writes, then delete it
+ * unsynced (nothing reaches the disk). The memory it held is free again, and
+ * the next run gets pages the virtual machine has backed: on a VM that hands
+ * freed memory back to its host (virtio-balloon free page reporting), the
+ * first touch of such a page costs a fault in the host, which made a fresh
+ * 800 MiB file write 30x slower than rewriting it, and the cost of a run
+ * depended on how long the memory had lain free. */
+int bench_warm_memory(const char *dir, uint64_t bytes);
+
 /* Raw LMDB in dir (created, then removed): batches of `batch` appends of
  * value_len-byte values under 8-byte big-endian keys with MDB_APPEND, one
  * synced commit per batch, until `events` or cap_ms. */
