@@ -40,6 +40,8 @@
 #define ROUNDS_DEFAULT 3u
 #define PROBE_CAP_MS 2000u
 #define WARM_MAX ((uint64_t)1 << 30) /* bytes of memory warmed before a publish run */
+#define WARM_EVENT_EXTRA 64u         /* bytes a system stores per event beyond the payload,
+                                        about (the warm-up aims a little high: x 1.25) */
 
 enum { ONLY_SLUICE = 1u, ONLY_REDIS = 2u, ONLY_JETSTREAM = 4u };
 
@@ -350,8 +352,18 @@ static void keep_latency(lat_cell *c, double probe_us)
  * (bench_warm_memory says why). A failed warm-up only costs fairness. */
 static void warm_memory(const bench_run *run, size_t payload)
 {
-    uint64_t bytes = run->opt.events * (payload + 64) / 4 * 5;
+    uint64_t bytes = run->opt.events * (payload + WARM_EVENT_EXTRA) / 4 * 5;
     (void)bench_warm_memory(run->workdir, bytes < WARM_MAX ? bytes : WARM_MAX);
+}
+
+/* Raw LMDB (batches of 1000 appends of 256 B) in <workdir>/<name>, on
+ * warmed memory like every publish run. */
+static int raw_lmdb(const bench_run *run, const char *name, bench_rate *out)
+{
+    char dir[PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s/%s", run->workdir, name);
+    warm_memory(run, 256);
+    return bench_lmdb_baseline(dir, 1000, 256, run->opt.events, run->opt.cap_ms, out);
 }
 
 /* Raw LMDB right now, kept as a round of run->lmdb: the target pairs it
@@ -359,12 +371,8 @@ static void warm_memory(const bench_run *run, size_t payload)
  * then uses the outcomes). */
 static void lmdb_probe(bench_run *run)
 {
-    char dir[PATH_MAX + 32];
-    snprintf(dir, sizeof dir, "%s/lmdb-probe", run->workdir);
     bench_rate r;
-    warm_memory(run, 256);
-    if (bench_lmdb_baseline(dir, 1000, 256, run->opt.events, run->opt.cap_ms, &r) == 0 &&
-        run->lmdb.rounds < ROUNDS_MAX)
+    if (raw_lmdb(run, "lmdb-probe", &r) == 0 && run->lmdb.rounds < ROUNDS_MAX)
         run->lmdb.round[run->lmdb.rounds++] = r;
 }
 
@@ -652,11 +660,7 @@ static void run_baselines(bench_run *run)
     unsigned rounds = run->opt.quick ? 100 : 1000;
     run->fsync_state = cell_state(run, bench_fsync_baseline(run->workdir, rounds,
                                                             run->opt.cap_ms, &run->fsync_us));
-    char dir[PATH_MAX + 32];
-    snprintf(dir, sizeof dir, "%s/lmdb-baseline", run->workdir);
-    warm_memory(run, 256);
-    run->lmdb.state = cell_state(run, bench_lmdb_baseline(dir, 1000, 256, run->opt.events,
-                                                          run->opt.cap_ms, &run->lmdb.r));
+    run->lmdb.state = cell_state(run, raw_lmdb(run, "lmdb-baseline", &run->lmdb.r));
     fprintf(stderr, "sluice-bench: fdatasync median %.1f us; raw LMDB %.0f events/s\n",
             run->fsync_us, run->lmdb.r.per_s);
 }

@@ -677,11 +677,16 @@ int bench_warm_memory(const char *dir, uint64_t bytes)
     int rc = block && fd >= 0 ? 0 : -1;
     if (block)
         memset(block, 'w', WARM_WRITE);
-    for (uint64_t done = 0; rc == 0 && done < bytes; done += WARM_WRITE)
-        if (write(fd, block, WARM_WRITE) != (ssize_t)WARM_WRITE)
+    const char *why = rc == 0 ? NULL : strerror(errno);
+    for (uint64_t done = 0; rc == 0 && done < bytes; done += WARM_WRITE) {
+        ssize_t n = write(fd, block, WARM_WRITE);
+        if (n != (ssize_t)WARM_WRITE) {
             rc = -1;
+            why = n < 0 ? strerror(errno) : "short write (disk full?)";
+        }
+    }
     if (rc != 0)
-        fprintf(stderr, "sluice-bench: warming memory in %s: %s\n", dir, strerror(errno));
+        fprintf(stderr, "sluice-bench: warming memory in %s: %s\n", dir, why);
     if (fd >= 0)
         close(fd);
     unlink(path);
