@@ -181,6 +181,15 @@ void sl_chunk_writer_copy(sl_chunk_writer *w, const sl_chunk *old)
     w->used = old->records_len;
 }
 
+void sl_chunk_copy_runs(const sl_chunk *old, uint32_t count, sl_chunk_run runs[2])
+{
+    size_t old_records = SL_CHUNK_HEADER_LEN + (size_t)old->count * SL_CHUNK_OFFSET_LEN;
+    runs[0] = (sl_chunk_run){SL_CHUNK_HEADER_LEN, SL_CHUNK_HEADER_LEN,
+                             (size_t)old->count * SL_CHUNK_OFFSET_LEN};
+    runs[1] = (sl_chunk_run){SL_CHUNK_HEADER_LEN + (size_t)count * SL_CHUNK_OFFSET_LEN,
+                             old_records, old->records_len};
+}
+
 static uint8_t *put_bytes(uint8_t *p, sl_slice s)
 {
     if (s.len)

@@ -85,6 +85,17 @@ void sl_chunk_writer_start(sl_chunk_writer *w, uint8_t *base, uint32_t count, ui
  * events. old must not overlap the writer's memory. */
 void sl_chunk_writer_copy(sl_chunk_writer *w, const sl_chunk *old);
 
+/* A run of bytes sl_chunk_writer_copy copies: len bytes at offset from of
+ * old's value go to offset to of the new chunk. */
+typedef struct sl_chunk_run {
+    size_t to, from, len;
+} sl_chunk_run;
+
+/* The runs sl_chunk_writer_copy copies from old into a chunk of count
+ * events: runs[0] the offset table, runs[1] the records. The rest of the new
+ * chunk (its header and what is added after old's events) is new bytes. */
+void sl_chunk_copy_runs(const sl_chunk *old, uint32_t count, sl_chunk_run runs[2]);
+
 /* Append one event with timestamp ts (first_ts <= ts <= first_ts + 2^32-1). */
 void sl_chunk_writer_add_in(sl_chunk_writer *w, const sl_event_in *ev, uint64_t ts);
 

@@ -58,8 +58,23 @@ int sl_db_cursor_put(sl_txn *t, sl_db db, MDB_cursor *c, MDB_val *key, MDB_val *
                      unsigned flags);
 /* Deletes the item c is on (mdb_cursor_del with flags 0). */
 int sl_db_cursor_del(sl_txn *t, sl_db db, MDB_cursor *c);
-/* After a put with MDB_RESERVE, once val->mv_data is filled in: note the
- * value. Must come before any other change in t. */
+/* A run of a rewritten value that equals a run of the value it replaces:
+ * len bytes at offset to of the new value are those at offset from of the
+ * old one. */
+typedef struct sl_db_copy {
+    size_t to, from, len;
+} sl_db_copy;
+/* Rewrite the item c is on, the last of db (its key: key, in memory the
+ * caller owns), as a new value of val->mv_size bytes that the caller fills
+ * (val->mv_data gets the memory, as with MDB_RESERVE): LMDB deletes the item
+ * and appends key again, and the redo list notes only the bytes the copies
+ * (sorted by to, disjoint, inside both values) do not cover. The old value
+ * is gone once this returns: copy what the new one needs first. Then
+ * sl_db_reserved. EINVAL when a copy does not fit. */
+int sl_db_cursor_rewrite_last(sl_txn *t, sl_db db, MDB_cursor *c, MDB_val *key, MDB_val *val,
+                              const sl_db_copy *copies, size_t n);
+/* After a put with MDB_RESERVE or a rewrite, once val->mv_data is filled
+ * in: note the value. Must come before any other change in t. */
 int sl_db_reserved(sl_txn *t, const MDB_val *val);
 
 #endif

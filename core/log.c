@@ -493,18 +493,35 @@ static sl_err chunk_reserve(sl_txn *w, MDB_cursor *cur, const uint8_t key[SEQ_KE
     return sl_err_from_mdb(rc);
 }
 
+/* Rewrite the tail chunk cur is on as a chunk of count events and v->mv_size
+ * bytes that starts with the tail's events; v->mv_data gets the memory. The
+ * journal notes only what is new (sl_db_cursor_rewrite_last). */
+static sl_err tail_rewrite(sl_txn *w, MDB_cursor *cur, const tail_chunk *tail, uint32_t count,
+                           MDB_val *v)
+{
+    sl_chunk_run runs[2];
+    sl_chunk_copy_runs(&tail->c, count, runs);
+    sl_db_copy copies[2];
+    for (int i = 0; i < 2; i++)
+        copies[i] = (sl_db_copy){runs[i].to, runs[i].from, runs[i].len};
+    MDB_val k = {SEQ_KEY_LEN, (void *)tail->key};
+    int rc = sl_db_cursor_rewrite_last(w, SL_DB_CHUNKS, cur, &k, v, copies, 2);
+    if (rc == MDB_KEYEXIST)
+        return SL_ERR_CORRUPT; /* the log state is behind the stored events */
+    return sl_err_from_mdb(rc);
+}
+
 /* Write events [i, end) (duplicates skipped), count of them, as one chunk of
- * len bytes, after the records of tail when it is given. */
+ * len bytes: a new one, or the tail (cur on it) rewritten with them after its
+ * own records. */
 static sl_err chunk_write(MDB_cursor *cur, const chunk_plan *p, const tail_chunk *tail,
                           size_t i, size_t end, uint32_t count, size_t len)
 {
     uint8_t key[SEQ_KEY_LEN];
-    if (tail)
-        memcpy(key, tail->key, sizeof key);
-    else
-        sl_put_u64(key, p->out[i].seq);
+    sl_put_u64(key, p->out[i].seq);
     MDB_val v = {len, NULL};
-    sl_err rc = chunk_reserve(p->w, cur, key, &v);
+    sl_err rc = tail ? tail_rewrite(p->w, cur, tail, count, &v)
+                     : chunk_reserve(p->w, cur, key, &v);
     if (rc != SL_OK)
         return rc;
     sl_chunk_writer w;
@@ -535,9 +552,7 @@ static sl_err tail_extend(MDB_cursor *cur, const chunk_plan *p, uint64_t first_s
     size_t end = plan_take(p, *i, &len, &count);
     if (count == tail.c.count || (end == p->n && len > p->small_max))
         return SL_OK; /* nothing fits, or it would end as a half-empty overflow chunk */
-    rc = sl_err_from_mdb(sl_db_cursor_del(p->w, SL_DB_CHUNKS, cur)); /* still on the tail */
-    if (rc == SL_OK)
-        rc = chunk_write(cur, p, &tail, *i, end, count, len);
+    rc = chunk_write(cur, p, &tail, *i, end, count, len); /* cur is still on the tail */
     if (rc == SL_OK)
         *i = end;
     return rc;

@@ -9,8 +9,12 @@
  *
  * Encoding (big-endian, like every integer sluice stores), one change after
  * the other:
- *   kind(1: 'P' put, 'D' delete) db(1) key_len(4) val_len(4, 0 for 'D')
- *   key val
+ *   kind(1: 'P' put, 'D' delete, 'S' splice) db(1) key_len(4)
+ *   val_len(4, 0 for 'D') key val
+ * A splice is a put whose value is given as pieces of the value it
+ * replaces: its val is a list of pieces, 'C' from(4) len(4) (copy len bytes
+ * of the old value from offset from) or 'L' len(4) bytes (literal). So an
+ * append that adds one event to a chunk notes the event, not the chunk.
  * Replaying the changes in order on the state they were noted against gives
  * the same state (sl_redo_apply).
  *
@@ -38,9 +42,16 @@ void sl_redo_free(sl_redo *r);
  * kept for it and sl_redo_fill_reserved copies it in. Returns 0 or ENOMEM. */
 int sl_redo_note_put(sl_redo *r, sl_db db, const MDB_val *key, const MDB_val *val,
                      bool reserved);
+/* Note a splice: the value under key becomes new_len bytes, the copies
+ * (sorted by to, disjoint, checked by the caller) taken from the value it
+ * replaces and the rest filled in later by sl_redo_fill_reserved, as for a
+ * reserved put. Returns 0 or ENOMEM. */
+int sl_redo_note_splice(sl_redo *r, sl_db db, const MDB_val *key, size_t new_len,
+                        const sl_db_copy *copies, size_t n);
 /* Note a delete. Returns 0 or ENOMEM. */
 int sl_redo_note_del(sl_redo *r, sl_db db, const MDB_val *key);
-/* Copy the value of the last reserved put (same size) from val. */
+/* Copy the value of the last reserved put (same size) from val; for a
+ * splice, the bytes its copies do not cover. */
 void sl_redo_fill_reserved(sl_redo *r, const MDB_val *val);
 /* Forget the last change noted (its LMDB call failed). */
 void sl_redo_drop_last(sl_redo *r);

@@ -21,7 +21,7 @@
 #include "redo.h"
 
 #define MIB (1024ull * 1024ull)
-#define SL_FORMAT_VERSION 3u          /* the on-disk format this code writes */
+#define SL_FORMAT_VERSION 4u          /* the on-disk format this code writes */
 #define SL_FORMAT_OLDEST 1u           /* the oldest format it upgrades at open */
 #define SL_MAP_MIN_BYTES (1 * MIB)    /* smallest accepted initial map */
 #define SL_QUOTA_MAX_BYTES (1ull << 50) /* 1 PiB: beyond it sizes stop being sane */
@@ -276,7 +276,9 @@ static sl_err startup_txn(sl_store *s)
 
 /* One upgrade transaction; *done once the store is at SL_FORMAT_VERSION.
  * Format 1 -> 2 moves the events (bounded steps); 2 -> 3 only adds the
- * journal, which starts empty: writing the format number is all it takes. */
+ * journal, which starts empty, and 3 -> 4 only lets journal records carry
+ * splices, which a format 3 journal does not hold: writing the format number
+ * is all either takes. */
 static sl_err upgrade_txn(sl_store *s, bool *done)
 {
     sl_txn w;

@@ -2,11 +2,14 @@
 #include "support.h"
 
 #include <ftw.h>
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "core/bytes.h"
 
 char *test_tmpdir(const char *tag)
 {
@@ -338,5 +341,29 @@ int test_daemon_cleanup(test_daemon *d)
         free(d->dir);
         d->dir = NULL;
     }
+    return rc;
+}
+
+int test_lmdb_put_u32(const char *dir, const char *dbname, const char *key, uint32_t v)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    uint8_t buf[4];
+    sl_put_u32(buf, v);
+    if (mdb_env_create(&env) != 0)
+        return -1;
+    mdb_env_set_maxdbs(env, 32);
+    int rc = mdb_env_open(env, dir, 0, 0640);
+    if (rc == 0)
+        rc = mdb_txn_begin(env, NULL, 0, &txn);
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, dbname, MDB_CREATE, &dbi);
+        MDB_val k = {strlen(key), (void *)key}, val = {sizeof buf, buf};
+        if (rc == 0)
+            rc = mdb_put(txn, dbi, &k, &val, 0);
+        rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+    }
+    mdb_env_close(env);
     return rc;
 }

@@ -21,6 +21,11 @@ uint64_t test_mono_ms(void);
 /* Sleep ms milliseconds (for integration tests only: core tests pass time). */
 void test_sleep_ms(unsigned ms);
 
+/* Put key = v (a big-endian u32) into the database dbname of the closed
+ * store at dir with raw LMDB, behind the store's back (e.g. meta "format").
+ * Returns 0 or LMDB's error. */
+int test_lmdb_put_u32(const char *dir, const char *dbname, const char *key, uint32_t v);
+
 /* ---- a real sluiced for integration tests ------------------------------ */
 
 #define TEST_URL_MAX 256

@@ -278,6 +278,12 @@ static int journaled_workload(sl_txn *w)
         sl_lease_pull(w, "h", 5, T0 + 7002, keep_token, &u, &pr) || sl_txn_journal(w) ||
         sl_group_delete(w, "h") || sl_txn_journal(w))
         return -1;
+    /* one-event appends that extend a small chunk: journaled as splices */
+    if (append(w, "a.s", 3, 100, T0 + 8000) || sl_txn_journal(w) ||
+        append(w, "a.s", 1, 150, T0 + 8001) || sl_txn_journal(w) ||
+        append(w, "a.s", 1, 90, T0 + 8002) || append(w, "a.s", 2, 10, T0 + 8003) ||
+        sl_txn_journal(w))
+        return -1;
     return 0;
 }
 
@@ -309,6 +315,43 @@ TEST(a_crash_loses_nothing_journaled)
     REQUIRE(dump_all(&r, &after) == 0);
     sl_txn_abort(&r);
     CHECK(before.len > 0);
+    CHECK_EQ_U64(after.len, before.len);
+    CHECK(after.len == before.len && memcmp(after.p, before.p, before.len) == 0);
+    free(before.p);
+    free(after.p);
+    sl_store_close(s);
+    test_rmtree(dir);
+    free(dir);
+}
+
+/* A format 3 store left with journaled changes (a crash) is upgraded to
+ * format 4 at open, and the journal is replayed as it was. */
+TEST(a_format_3_store_with_a_journal_to_replay_opens_as_format_4)
+{
+    char *dir = test_tmpdir("journal-store");
+    REQUIRE(dir);
+    sl_store *s = NULL;
+    REQUIRE(open_store(dir, true, &s) == SL_OK);
+    sl_txn w;
+    REQUIRE(sl_txn_begin_write(s, &w) == SL_OK);
+    REQUIRE(append(&w, "a", 20, 100, T0) == SL_OK && sl_txn_journal(&w) == SL_OK);
+    dump before;
+    REQUIRE(dump_all(&w, &before) == 0);
+    sl_txn_abort(&w); /* the crash */
+    sl_store_close(s);
+    s = NULL;
+    REQUIRE(test_lmdb_put_u32(dir, "meta", "format", 3) == 0);
+    REQUIRE(open_store(dir, true, &s) == SL_OK);
+    sl_store_stats st;
+    REQUIRE(sl_store_get_stats(s, &st) == SL_OK);
+    CHECK_EQ_U64(st.format_version, 4);
+    CHECK_EQ_U64(st.journal_replayed, 1);
+    sl_txn r;
+    REQUIRE(sl_txn_begin_read(s, &r) == SL_OK);
+    dump after;
+    REQUIRE(dump_all(&r, &after) == 0);
+    sl_txn_abort(&r);
+    /* every record as the writer had it (meta "format" is 4 again) */
     CHECK_EQ_U64(after.len, before.len);
     CHECK(after.len == before.len && memcmp(after.p, before.p, before.len) == 0);
     free(before.p);
@@ -411,9 +454,83 @@ static int first_record(const char *dir, uint64_t *lap, uint64_t *lsn)
     return rc;
 }
 
-/* A whole record (its crc right) whose changes do not decode: the store
- * refuses to open with "corrupt" rather than guess. */
+static sl_err skip_record(void *ctx, const uint8_t *body, size_t n)
+{
+    (void)ctx;
+    (void)body;
+    (void)n;
+    return SL_OK;
+}
+
+/* After a journaled one-event append (its chunk: key seq 1, 45 bytes), a
+ * whole record (its crc right) with the changes bad[0..n): what opening the
+ * store then returns. */
+static sl_err open_after_record(const uint8_t *bad, size_t n)
+{
+    char *dir = test_tmpdir("journal-store");
+    if (!dir)
+        return SL_ERR_NOMEM;
+    sl_store *s = NULL;
+    sl_txn w;
+    sl_err rc = open_store(dir, true, &s);
+    if (rc == SL_OK && (rc = sl_txn_begin_write(s, &w)) == SL_OK) {
+        if ((rc = append(&w, "a", 1, 10, T0)) == SL_OK)
+            rc = sl_txn_journal(&w);
+        sl_txn_abort(&w);
+    }
+    sl_store_close(s);
+    s = NULL;
+    uint64_t lap, lsn;
+    sl_journal *j = NULL;
+    if (rc == SL_OK)
+        rc = first_record(dir, &lap, &lsn) == 0 ? SL_OK : SL_ERR_STORAGE;
+    if (rc == SL_OK && (rc = sl_journal_open(dir, 4 * MIB, false, &j)) == SL_OK) {
+        sl_journal_start_lap(j, lap, lsn);
+        rc = sl_journal_replay(j, UINT64_MAX, skip_record, NULL); /* to after the append */
+        if (rc == SL_OK)
+            rc = sl_journal_append(j, bad, n, true);
+        sl_journal_close(j);
+    }
+    if (rc == SL_OK)
+        rc = open_store(dir, true, &s);
+    sl_store_close(s);
+    test_rmtree(dir);
+    free(dir);
+    return rc;
+}
+
+/* Whole records whose changes do not decode, or do not fit the state they
+ * are replayed on: the store refuses to open with "corrupt" rather than
+ * guess. */
 TEST(a_record_that_does_not_decode_is_corrupt)
+{
+    const uint8_t unknown_kind[] = {'X', 1, 0, 0, 0, 1, 0, 0, 0, 0, 'k'};
+    CHECK_EQ_U64(open_after_record(unknown_kind, sizeof unknown_kind), SL_ERR_CORRUPT);
+    const uint8_t c = SL_DB_CHUNKS;
+#define CHUNK_1 0, 0, 0, 0, 0, 0, 0, 1 /* the key of the chunk that exists */
+    const uint8_t splice_of_nothing[] = {'S', c, 0, 0, 0, 8, 0, 0, 0, 9, 0, 0, 0, 0,
+                                         0, 0, 0, 2, 'C', 0, 0, 0, 0, 0, 0, 0, 1};
+    CHECK_EQ_U64(open_after_record(splice_of_nothing, sizeof splice_of_nothing),
+                 SL_ERR_CORRUPT);
+    const uint8_t copy_past_old[] = {'S', c, 0, 0, 0, 8, 0, 0, 0, 9, CHUNK_1,
+                                     'C', 0, 0, 0, 40, 0, 0, 0, 6};
+    CHECK_EQ_U64(open_after_record(copy_past_old, sizeof copy_past_old), SL_ERR_CORRUPT);
+    const uint8_t literal_past_end[] = {'S', c, 0, 0, 0, 8, 0, 0, 0, 7, CHUNK_1,
+                                        'L', 0, 0, 0, 3, 'a', 'b'};
+    CHECK_EQ_U64(open_after_record(literal_past_end, sizeof literal_past_end),
+                 SL_ERR_CORRUPT);
+    const uint8_t unknown_piece[] = {'S', c, 0, 0, 0, 8, 0, 0, 0, 1, CHUNK_1, 'Z'};
+    CHECK_EQ_U64(open_after_record(unknown_piece, sizeof unknown_piece), SL_ERR_CORRUPT);
+    /* a splice that fits replays (here: the chunk as it was, piece by piece) */
+    const uint8_t whole_copy[] = {'S', c, 0, 0, 0, 8, 0, 0, 0, 18, CHUNK_1,
+                                  'C', 0, 0, 0, 0, 0, 0, 0, 20, 'C', 0, 0, 0, 20, 0, 0, 0, 25};
+    CHECK_EQ_U64(open_after_record(whole_copy, sizeof whole_copy), SL_OK);
+#undef CHUNK_1
+}
+
+/* An append that adds one event to a small chunk journals the event (a
+ * splice of the chunk), not the whole chunk again; replay rebuilds it. */
+TEST(a_one_event_append_journals_the_event_not_its_chunk)
 {
     char *dir = test_tmpdir("journal-store");
     REQUIRE(dir);
@@ -421,21 +538,30 @@ TEST(a_record_that_does_not_decode_is_corrupt)
     REQUIRE(open_store(dir, true, &s) == SL_OK);
     sl_txn w;
     REQUIRE(sl_txn_begin_write(s, &w) == SL_OK);
-    REQUIRE(append(&w, "a", 1, 10, T0) == SL_OK);
+    REQUIRE(append(&w, "t", 12, 200, T0) == SL_OK); /* a chunk of about 2.7 KB */
     REQUIRE(sl_txn_journal(&w) == SL_OK);
-    sl_txn_abort(&w);
+    size_t bytes = 0;
+    REQUIRE(append(&w, "t", 1, 200, T0 + 1) == SL_OK);
+    REQUIRE(sl_txn_changes(&w, &bytes));
+    printf("  one 200-byte event added to a 12-event chunk: %zu bytes of changes\n", bytes);
+    CHECK(bytes > 200 && bytes < 500);
+    REQUIRE(sl_txn_journal(&w) == SL_OK);
+    dump before;
+    REQUIRE(dump_all(&w, &before) == 0);
+    sl_txn_abort(&w); /* a crash */
     sl_store_close(s);
     s = NULL;
-    uint64_t lap, lsn;
-    REQUIRE(first_record(dir, &lap, &lsn) == 0);
-    sl_journal *j = NULL;
-    REQUIRE(sl_journal_open(dir, 4 * MIB, false, &j) == SL_OK && j);
-    sl_journal_start_lap(j, lap, lsn);
-    const uint8_t bad[] = {'X', 1, 0, 0, 0, 1, 0, 0, 0, 0, 'k'}; /* unknown kind */
-    REQUIRE(sl_journal_append(j, bad, sizeof bad, true) == SL_OK);
-    sl_journal_close(j);
-    CHECK(open_store(dir, true, &s) == SL_ERR_CORRUPT);
-    CHECK(s == NULL);
+    REQUIRE(open_store(dir, true, &s) == SL_OK);
+    sl_txn r;
+    REQUIRE(sl_txn_begin_read(s, &r) == SL_OK);
+    dump after;
+    REQUIRE(dump_all(&r, &after) == 0);
+    sl_txn_abort(&r);
+    CHECK(after.len == before.len && memcmp(after.p, before.p, before.len) == 0);
+    CHECK_EQ_U64(events_in(s), 13);
+    free(before.p);
+    free(after.p);
+    sl_store_close(s);
     test_rmtree(dir);
     free(dir);
 }
@@ -444,6 +570,8 @@ UNIT_MAIN("core_journal", UNIT_CASE(crc32c_known_values),
           UNIT_CASE(journal_replays_whole_records_and_stops_at_a_torn_one),
           UNIT_CASE(journal_cut_short_while_created_is_made_again),
           UNIT_CASE(a_crash_loses_nothing_journaled),
+          UNIT_CASE(a_format_3_store_with_a_journal_to_replay_opens_as_format_4),
           UNIT_CASE(an_aborted_child_leaves_nothing_in_the_journal),
           UNIT_CASE(a_checkpoint_starts_a_new_lap),
-          UNIT_CASE(a_record_that_does_not_decode_is_corrupt))
+          UNIT_CASE(a_record_that_does_not_decode_is_corrupt),
+          UNIT_CASE(a_one_event_append_journals_the_event_not_its_chunk))

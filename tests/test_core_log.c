@@ -374,7 +374,7 @@ TEST(store_options)
     REQUIRE(sl_store_get_stats(s, &st) == SL_OK);
     CHECK_EQ_U64(st.map_bytes, 64ull << 20);
     CHECK_EQ_U64(st.quota_bytes, 8ull << 30);
-    CHECK_EQ_U64(st.format_version, 3);
+    CHECK_EQ_U64(st.format_version, 4);
     CHECK_EQ_U64(st.readers_max, 1024);
     CHECK(st.used_bytes > 0 && st.file_bytes > 0);
     CHECK_EQ_U64(st.readers_used, 0);
@@ -440,48 +440,39 @@ TEST(txn_misuse)
     fx_close(&f);
 }
 
-/* Write meta "format" = version with raw LMDB into the store at dir. */
-static int raw_put_u32(const char *dir, const char *dbname, const char *key, uint32_t v)
-{
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    uint8_t buf[4];
-    sl_put_u32(buf, v);
-    if (mdb_env_create(&env) != 0)
-        return -1;
-    mdb_env_set_maxdbs(env, 32);
-    int rc = mdb_env_open(env, dir, 0, 0640);
-    if (rc == 0)
-        rc = mdb_txn_begin(env, NULL, 0, &txn);
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, dbname, MDB_CREATE, &dbi);
-        MDB_val k = {strlen(key), (void *)key}, val = {sizeof buf, buf};
-        if (rc == 0)
-            rc = mdb_put(txn, dbi, &k, &val, 0);
-        rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
-    }
-    mdb_env_close(env);
-    return rc;
-}
-
 TEST(format_version_refused)
 {
     fixture f;
     REQUIRE(fx_open(&f, NULL) == SL_OK);
     sl_store_close(f.store);
     f.store = NULL;
-    REQUIRE(raw_put_u32(f.dir, "meta", "format", 99) == 0);
+    REQUIRE(test_lmdb_put_u32(f.dir, "meta", "format", 99) == 0);
     CHECK(sl_store_open(&f.opt, &f.store) == SL_ERR_VERSION);
     CHECK(f.store == NULL);
-    REQUIRE(raw_put_u32(f.dir, "meta", "format", 1) == 0);
+    REQUIRE(test_lmdb_put_u32(f.dir, "meta", "format", 1) == 0);
     CHECK(sl_store_open(&f.opt, &f.store) == SL_OK);
+    fx_close(&f);
+
+    /* a format 3 store (its journal holds no splices) is a format 4 one as it is */
+    REQUIRE(fx_open(&f, NULL) == SL_OK);
+    sl_append_result res;
+    REQUIRE(append_one(f.store, "t", "kept", NULL, 1, &res) == SL_OK);
+    sl_store_close(f.store);
+    f.store = NULL;
+    REQUIRE(test_lmdb_put_u32(f.dir, "meta", "format", 3) == 0);
+    REQUIRE(sl_store_open(&f.opt, &f.store) == SL_OK);
+    sl_store_stats st;
+    REQUIRE(sl_store_get_stats(f.store, &st) == SL_OK);
+    CHECK_EQ_U64(st.format_version, 4);
+    sl_log_bounds b;
+    REQUIRE(get_bounds(f.store, &b) == SL_OK);
+    CHECK_EQ_U64(b.events, 1);
     fx_close(&f);
 
     /* data without any format record is not ours to guess about */
     char *dir = test_tmpdir("core-fmt");
     REQUIRE(dir);
-    REQUIRE(raw_put_u32(dir, "events", "x", 1) == 0);
+    REQUIRE(test_lmdb_put_u32(dir, "events", "x", 1) == 0);
     sl_store_options o;
     sl_store_options_default(&o);
     o.path = dir;
@@ -1797,7 +1788,7 @@ static int v1_check_upgraded(sl_store *s, uint64_t first, uint64_t last)
     if (get_bounds(s, &b) != SL_OK || sl_store_get_stats(s, &st) != SL_OK)
         return 0;
     int ok = b.first_seq == first && b.last_seq == last && b.next_seq == last + 1 &&
-             b.events == last - first + 1 && st.format_version == 3 &&
+             b.events == last - first + 1 && st.format_version == 4 &&
              db_entries(s, SL_DB_EVENTS) == 0 && read_all(s, first, last, len_v1);
     sl_txn r;
     sl_event_view v;
@@ -1835,25 +1826,25 @@ TEST(upgrade_from_format_1)
     uint64_t next, left;
     uint32_t format;
     REQUIRE(v1_progress(dir, &next, &format, &left) == 0);
-    CHECK(next == 0 && format == 3 && left == 0); /* no progress record left */
-    REQUIRE(sl_store_open(&o, &s) == SL_OK); /* a format 3 store opens as is */
+    CHECK(next == 0 && format == 4 && left == 0); /* no progress record left */
+    REQUIRE(sl_store_open(&o, &s) == SL_OK); /* a format 4 store opens as is */
     sl_log_bounds b;
     REQUIRE(get_bounds(s, &b) == SL_OK);
     CHECK_EQ_U64(b.events, 25001);
     sl_store_close(s);
     s = NULL;
     /* a newer format is refused, untouched */
-    REQUIRE(raw_put_u32(dir, "meta", "format", 4) == 0);
+    REQUIRE(test_lmdb_put_u32(dir, "meta", "format", 5) == 0);
     CHECK(sl_store_open(&o, &s) == SL_ERR_VERSION);
     REQUIRE(v1_progress(dir, &next, &format, &left) == 0);
-    CHECK_EQ_U64(format, 4);
+    CHECK_EQ_U64(format, 5);
     test_rmtree(dir);
     free(dir);
 
     /* an empty format 1 store (never appended to) */
     dir = test_tmpdir("core-v1");
     REQUIRE(dir);
-    REQUIRE(raw_put_u32(dir, "meta", "format", 1) == 0);
+    REQUIRE(test_lmdb_put_u32(dir, "meta", "format", 1) == 0);
     o.path = dir;
     REQUIRE(sl_store_open(&o, &s) == SL_OK);
     REQUIRE(get_bounds(s, &b) == SL_OK);
@@ -1891,7 +1882,7 @@ TEST(upgrade_interrupted_resumes)
     CHECK(v1_check_upgraded(s, 101, 25100));
     sl_store_close(s);
     REQUIRE(v1_progress(dir, &next, &format, &left) == 0);
-    CHECK(next == 0 && format == 3 && left == 0);
+    CHECK(next == 0 && format == 4 && left == 0);
     test_rmtree(dir);
     free(dir);
 }
