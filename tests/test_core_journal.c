@@ -4,6 +4,7 @@
  * was journaled, and replay rebuilds exactly the state the writer had. Real
  * files in temporary directories; time is passed explicitly. */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +212,27 @@ static int dump_all(sl_txn *t, dump *d)
     return 0;
 }
 
+/* Whether a read transaction of s sees exactly the records of before (a
+ * dump_all of the writer's transaction before a crash), which it frees. */
+static bool store_matches(sl_store *s, dump *before)
+{
+    sl_txn r;
+    dump after = {0};
+    bool same = sl_txn_begin_read(s, &r) == SL_OK;
+    if (same) {
+        same = dump_all(&r, &after) == 0;
+        sl_txn_abort(&r);
+    }
+    same = same && before->len > 0 && after.len == before->len &&
+           memcmp(after.p, before->p, before->len) == 0;
+    if (!same)
+        fprintf(stderr, "  the store's records differ from the writer's (%zu bytes, expected %zu)\n",
+                after.len, before->len);
+    free(before->p);
+    free(after.p);
+    return same;
+}
+
 typedef struct tokens {
     size_t n;
     char tok[64][SL_TOKEN_LEN + 1];
@@ -309,16 +331,7 @@ TEST(a_crash_loses_nothing_journaled)
 
     REQUIRE(open_store(dir, true, &s) == SL_OK); /* replays the journal */
     CHECK(!sl_store_reads_lag(s));
-    sl_txn r;
-    REQUIRE(sl_txn_begin_read(s, &r) == SL_OK);
-    dump after;
-    REQUIRE(dump_all(&r, &after) == 0);
-    sl_txn_abort(&r);
-    CHECK(before.len > 0);
-    CHECK_EQ_U64(after.len, before.len);
-    CHECK(after.len == before.len && memcmp(after.p, before.p, before.len) == 0);
-    free(before.p);
-    free(after.p);
+    CHECK(store_matches(s, &before));
     sl_store_close(s);
     test_rmtree(dir);
     free(dir);
@@ -346,16 +359,7 @@ TEST(a_format_3_store_with_a_journal_to_replay_opens_as_format_4)
     REQUIRE(sl_store_get_stats(s, &st) == SL_OK);
     CHECK_EQ_U64(st.format_version, 4);
     CHECK_EQ_U64(st.journal_replayed, 1);
-    sl_txn r;
-    REQUIRE(sl_txn_begin_read(s, &r) == SL_OK);
-    dump after;
-    REQUIRE(dump_all(&r, &after) == 0);
-    sl_txn_abort(&r);
-    /* every record as the writer had it (meta "format" is 4 again) */
-    CHECK_EQ_U64(after.len, before.len);
-    CHECK(after.len == before.len && memcmp(after.p, before.p, before.len) == 0);
-    free(before.p);
-    free(after.p);
+    CHECK(store_matches(s, &before)); /* meta "format" is 4 again, as before */
     sl_store_close(s);
     test_rmtree(dir);
     free(dir);
@@ -552,15 +556,8 @@ TEST(a_one_event_append_journals_the_event_not_its_chunk)
     sl_store_close(s);
     s = NULL;
     REQUIRE(open_store(dir, true, &s) == SL_OK);
-    sl_txn r;
-    REQUIRE(sl_txn_begin_read(s, &r) == SL_OK);
-    dump after;
-    REQUIRE(dump_all(&r, &after) == 0);
-    sl_txn_abort(&r);
-    CHECK(after.len == before.len && memcmp(after.p, before.p, before.len) == 0);
+    CHECK(store_matches(s, &before));
     CHECK_EQ_U64(events_in(s), 13);
-    free(before.p);
-    free(after.p);
     sl_store_close(s);
     test_rmtree(dir);
     free(dir);
