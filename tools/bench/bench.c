@@ -33,6 +33,7 @@
 #include <unistd.h>
 #include "report.h"
 #include "results.h"
+#include "wake_probe.h"
 
 #define BACKLOG_CAP_MS 1800000u /* 30 min: a bound, not a target */
 #define PREPUBLISH_CAP_MS 120000u
@@ -655,14 +656,25 @@ static void settle_rounds(bench_run *run)
     }
 }
 
+/* A thread hand-off across two CPUs, then on one. */
+static int probe_wakes(bench_run *run, unsigned rounds)
+{
+    if (bench_wake_probe(rounds, run->opt.cap_ms, true, &run->wake_us[0]) != 0)
+        return -1;
+    return bench_wake_probe(rounds, run->opt.cap_ms, false, &run->wake_us[1]);
+}
+
 static void run_baselines(bench_run *run)
 {
     unsigned rounds = run->opt.quick ? 100 : 1000;
     run->fsync_state = cell_state(run, bench_fsync_baseline(run->workdir, rounds,
                                                             run->opt.cap_ms, &run->fsync_us));
     run->lmdb.state = cell_state(run, raw_lmdb(run, "lmdb-baseline", &run->lmdb.r));
-    fprintf(stderr, "sluice-bench: fdatasync median %.1f us; raw LMDB %.0f events/s\n",
-            run->fsync_us, run->lmdb.r.per_s);
+    run->wake_state = cell_state(run, probe_wakes(run, rounds));
+    fprintf(stderr,
+            "sluice-bench: fdatasync median %.1f us; raw LMDB %.0f events/s; a thread "
+            "hand-off %.1f us on one CPU, %.1f us across CPUs (0: one CPU)\n",
+            run->fsync_us, run->lmdb.r.per_s, run->wake_us[1], run->wake_us[0]);
 }
 
 /* The systems to run: wanted by --only and with a driver (non-NULL). */

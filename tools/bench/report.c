@@ -416,6 +416,16 @@ static void print_baselines(FILE *f, const bench_run *run)
                 run->fsync_us, run->fsync_us > 0 ? 1e6 / run->fsync_us : 0);
     else
         fprintf(f, "| fdatasync after a 4 KiB pwrite, median | failed |\n");
+    if (run->wake_state == 1 && run->wake_us[0] > 0)
+        fprintf(f, "| a thread wakes a sleeping one (mutex + condition variable hand-off), "
+                   "median | %.1f us across two CPUs; %.1f us on one CPU |\n",
+                run->wake_us[0], run->wake_us[1]);
+    else if (run->wake_state == 1)
+        fprintf(f, "| a thread wakes a sleeping one (mutex + condition variable hand-off), "
+                   "median | %.1f us (one CPU) |\n",
+                run->wake_us[1]);
+    else
+        fprintf(f, "| a thread hand-off, median | failed |\n");
     probe_rows(f, run);
     char buf[64];
     rate_text(&run->lmdb, buf, sizeof buf);
@@ -587,6 +597,41 @@ static void disk_target(FILE *f, const bench_run *run)
     print_target(f, &t);
 }
 
+/* Sleeping threads a request wakes between the client's call and its
+ * return. A ping: the daemon's nng poller (the request arrives), nng's task
+ * thread (runs sluice's receive callback, which answers), the client's nng
+ * poller (the reply arrives), the calling thread. A publish adds sluice's
+ * writer thread between the task thread and the reply. */
+#define PING_HANDOFFS 4
+#define PUBLISH_HANDOFFS 5
+
+/* What those hand-offs cost at the probe's medians: the part of one
+ * request's latency that comes from the machine's scheduler. */
+static void print_handoffs(FILE *f, const bench_run *run)
+{
+    if (run->wake_state != 1)
+        return;
+    double across = run->wake_us[0], one = run->wake_us[1], fsync = run->fsync_us;
+    fprintf(f, "Thread hand-offs: a ping wakes %d sleeping threads and a publish %d (the "
+               "daemon's nng poller, nng's task thread, for a publish sluice's writer, then "
+               "the client's nng poller and the calling thread). ",
+            PING_HANDOFFS, PUBLISH_HANDOFFS);
+    if (across > 0)
+        fprintf(f, "A hand-off took %.1f us across CPUs and %.1f us on one in this run, so "
+                   "they are %.0f-%.0f us of a ping, and a lone publish cannot take less "
+                   "than %.0f-%.0f us (%.2f-%.2fx one fdatasync)",
+                across, one, PING_HANDOFFS * one, PING_HANDOFFS * across,
+                fsync + PUBLISH_HANDOFFS * one, fsync + PUBLISH_HANDOFFS * across,
+                1 + PUBLISH_HANDOFFS * one / fsync, 1 + PUBLISH_HANDOFFS * across / fsync);
+    else
+        fprintf(f, "A hand-off took %.1f us in this run (one CPU), so they are %.0f us of a "
+                   "ping, and a lone publish cannot take less than %.0f us (%.2fx one "
+                   "fdatasync)",
+                one, PING_HANDOFFS * one, fsync + PUBLISH_HANDOFFS * one,
+                1 + PUBLISH_HANDOFFS * one / fsync);
+    fprintf(f, " before it waits for a flush already in flight.\n\n");
+}
+
 /* The floor under the fsync targets, from this run: what sluice's round
  * trip alone (ping) gives on the same scale. */
 static void print_floor(FILE *f, const bench_run *run)
@@ -605,6 +650,7 @@ static void print_floor(FILE *f, const bench_run *run)
         fprintf(f, " paced at %.0f/s: p50 %.2fx one fdatasync, p99 %.2f ms;", LATENCY_RATE,
                 s->lat_ping.l.p50_us / run->fsync_us, s->lat_ping.l.p99_us / 1000);
     fprintf(f, " a publish cannot do better than these.\n\n");
+    print_handoffs(f, run);
 }
 
 static void print_targets(FILE *f, const bench_run *run)

@@ -128,6 +128,8 @@ typedef struct bench_run {
     unsigned next_dir;          /* number of the next run directory */
     double fsync_us;            /* median fdatasync after a 4 KiB pwrite */
     int fsync_state;            /* 0 not run, 1 measured, -1 failed */
+    double wake_us[2];          /* median thread hand-off: [0] across CPUs, [1] on one */
+    int wake_state;             /* 0 not run, 1 measured, -1 failed */
     rate_cell lmdb;             /* raw LMDB batched appends */
     sys_result sys[NKINDS];     /* one per available system, in kind order */
     size_t nsys;                /* entries of sys in use */
