@@ -227,6 +227,9 @@ typedef struct sl_client_stats {
     uint64_t requests;        /* requests served since start */
     uint64_t publishes;       /* events appended since start */
     uint64_t parked_pulls;    /* long-polls waiting now */
+    uint64_t commits;         /* LMDB commits since start (checkpoints included) */
+    uint64_t journal_writes;  /* batches made durable by one journal write + fdatasync */
+    uint64_t commit_requests; /* requests those commits and journal writes answered */
 } sl_client_stats;
 
 /* A Webhook of PROTOCOL.md (a webhook subscription), or a Target (the same

@@ -165,6 +165,7 @@ TEST(quick_run_writes_the_report)
         CHECK(strstr(text, "sluice's round trip alone (ping, no storage)") != NULL);
         CHECK(strstr(text, "| a thread wakes a sleeping one (mutex + condition variable hand-off), median |") != NULL);
         CHECK(strstr(text, "Thread hand-offs: a ping wakes 4 sleeping threads") != NULL);
+        CHECK(strstr(text, "Group commit in sluice's 64 x 1 publish rounds") != NULL);
         CHECK(strstr(text, "failed") == NULL);
         /* two rounds: each target a system comparison reads has two values */
         CHECK(strstr(text, "| target | measured | each round | required | result |") != NULL);

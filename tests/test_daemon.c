@@ -1005,6 +1005,32 @@ TEST(reads_see_what_was_just_acknowledged)
     CHECK(test_daemon_cleanup(&d) == 0);
 }
 
+/* stats counts the flushes: one client publishing one event at a time gets
+ * no company in a batch, so each publish needs a durable write of its own
+ * (a journal write or a commit), and each is counted as a request answered.
+ * (Many requests per write, under concurrency, is what `scons bench` shows.) */
+TEST(stats_count_the_durable_writes_behind_the_replies)
+{
+    test_daemon d;
+    REQUIRE(test_daemon_start(&d, NULL, NULL) == 0);
+    sl_client *c = tc_open(d.url);
+    REQUIRE(c);
+    sl_client_result before = {0}, after = {0};
+    REQUIRE(sl_client_stats_get(c, &before) == SL_CLIENT_OK);
+    for (int i = 0; i < 20; i++)
+        REQUIRE(tc_publish(c, "counted.flush", "x", NULL));
+    REQUIRE(sl_client_stats_get(c, &after) == SL_CLIENT_OK);
+    const sl_client_stats *a = &before.stats, *b = &after.stats;
+    CHECK(b->commits + b->journal_writes - a->commits - a->journal_writes >= 20);
+    CHECK(b->journal_writes > a->journal_writes); /* the journal is on by default */
+    CHECK(b->commit_requests - a->commit_requests >= 20);
+    CHECK(b->commit_requests <= b->requests);
+    sl_client_result_free(&before);
+    sl_client_result_free(&after);
+    sl_client_close(c);
+    CHECK(test_daemon_cleanup(&d) == 0);
+}
+
 UNIT_MAIN("daemon", UNIT_CASE(publish_pull_ack_cycle),
           UNIT_CASE(competing_consumers_get_disjoint_events),
           UNIT_CASE(two_groups_each_get_every_event),
@@ -1022,4 +1048,5 @@ UNIT_MAIN("daemon", UNIT_CASE(publish_pull_ack_cycle),
           UNIT_CASE(config_file_settings_apply),
           UNIT_CASE(relaxed_sync_mode_serves_and_keeps_data_across_restart),
           UNIT_CASE(pull_with_ack_settles_then_delivers_once),
-          UNIT_CASE(reads_see_what_was_just_acknowledged))
+          UNIT_CASE(reads_see_what_was_just_acknowledged),
+          UNIT_CASE(stats_count_the_durable_writes_behind_the_replies))

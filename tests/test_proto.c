@@ -1760,6 +1760,9 @@ TEST(dispatch_read_ops)
     CHECK(is_ok(o) && ev && ev->size == 3 && get_u(o, "next_seq") == 4);
 
     h.counters.requests = 7;
+    h.counters.commits = 2;
+    h.counters.journal_writes = 5;
+    h.counters.commit_requests = 6;
     mp_init(&m);
     sample_stats(&m);
     o = h_run(&h, &m);
@@ -1768,6 +1771,8 @@ TEST(dispatch_read_ops)
     CHECK(get_u(o, "first_seq") == 1 && get_u(o, "last_seq") == 3 && get_u(o, "next_seq") == 4);
     CHECK(get_u(o, "uptime_ms") == 5000 && get_u(o, "requests") == 7);
     CHECK(get_u(o, "map_bytes") > 0 && get_u(o, "parked_pulls") == 0);
+    CHECK(get_u(o, "commits") == 2 && get_u(o, "journal_writes") == 5 &&
+          get_u(o, "commit_requests") == 6);
 
     mp_init(&m);
     head(&m, 1, "group.get");

@@ -388,20 +388,47 @@ static double fsync_probe(const bench_run *run)
 
 /* ---- the jobs --------------------------------------------------------------- */
 
+/* The server's durable writes and the requests they answered so far. */
+static int durable_snapshot(const bench_target *t, uint64_t snap[2])
+{
+    bench_conn *c;
+    if (t->drv->connect(t->sys, &c) != 0)
+        return -1;
+    int rc = t->drv->durable_writes(c, &snap[0], &snap[1]);
+    t->drv->disconnect(c);
+    return rc;
+}
+
+/* A round's flushes from the snapshots around it (a failed snapshot: none). */
+static void keep_flushes(flush_cell *fc, const uint64_t before[2], const uint64_t after[2],
+                         double seconds)
+{
+    uint64_t writes = after[0] - before[0], requests = after[1] - before[1];
+    if (fc->rounds >= ROUNDS_MAX || writes == 0 || seconds <= 0)
+        return;
+    fc->writes_per_s[fc->rounds] = (double)writes / seconds;
+    fc->requests_per_write[fc->rounds++] = (double)requests / (double)writes;
+}
+
 static int job_publish(bench_run *run, sys_result *sr, const bench_target *t, void *ctx)
 {
     const publish_spec *s = ctx;
     rate_cell *cell = &sr->publish[s->p][s->k][s->b];
-    bool scaled = sr->kind == KIND_SLUICE && s->p == 0 && s->k == 2 && s->b == 0;
+    bool many_singles = s->p == 0 && s->k == 2 && s->b == 0; /* 256 B, 64 x 1 */
+    bool scaled = sr->kind == KIND_SLUICE && many_singles;
     double probe = scaled ? fsync_probe(run) : 0;
     if (sr->kind == KIND_SLUICE && s->p == 0 && s->k == 1 && s->b == 2)
         lmdb_probe(run);
     uint64_t fixed = t->drv->disk_bytes(t->sys);
     warm_memory(run, payload_sizes[s->p]);
+    uint64_t snap[2], snap_after[2]; /* durable writes, requests */
+    bool flushes = many_singles && t->drv->durable_writes && durable_snapshot(t, snap) == 0;
     int rc = bench_publish_run(t, producer_counts[s->k], batch_sizes[s->b],
                                payload_sizes[s->p], run->opt.events, run->opt.cap_ms, &cell->r);
     if (rc == 0)
         keep_rate(cell, probe);
+    if (rc == 0 && flushes && durable_snapshot(t, snap_after) == 0)
+        keep_flushes(&sr->flushes, snap, snap_after, cell->r.seconds);
     fprintf(stderr, "  %s: publish %zu B, %u x %zu: %.0f events/s%s\n", sr->drv->name,
             payload_sizes[s->p], producer_counts[s->k], batch_sizes[s->b], cell->r.per_s,
             cell->r.capped ? " (capped)" : "");

@@ -66,6 +66,11 @@ typedef struct bench_driver {
     uint64_t (*disk_bytes)(bench_system *sys);
     /* The server's pid (for RSS / private memory from /proc). */
     pid_t (*pid)(bench_system *sys);
+    /* Optional (NULL: the system does not say): the durable writes the server
+     * made since it started (each one flush: a journal write + fdatasync, or
+     * an LMDB commit) and the requests they answered, for the report's line
+     * on group commit. */
+    int (*durable_writes)(bench_conn *conn, uint64_t *writes, uint64_t *requests);
 } bench_driver;
 
 /* The drivers. The comparison drivers return NULL from their getter when

@@ -397,6 +397,18 @@ static int sluice_ack_held(bench_conn *c)
     return rc;
 }
 
+static int sluice_durable_writes(bench_conn *c, uint64_t *writes, uint64_t *requests)
+{
+    sl_client_result res = {0};
+    int rc = sl_client_stats_get(c->client, &res) == SL_CLIENT_OK ? 0 : call_failed("stats", &res);
+    if (rc == 0) {
+        *writes = res.stats.commits + res.stats.journal_writes;
+        *requests = res.stats.commit_requests;
+    }
+    sl_client_result_free(&res);
+    return rc;
+}
+
 static uint64_t sluice_disk_bytes(bench_system *s)
 {
     return bench_dir_disk_bytes(s->data);
@@ -425,6 +437,7 @@ const bench_driver *bench_driver_sluice(void)
         .ack_held = sluice_ack_held,
         .disk_bytes = sluice_disk_bytes,
         .pid = sluice_pid,
+        .durable_writes = sluice_durable_writes,
     };
     return &driver;
 }

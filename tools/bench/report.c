@@ -653,6 +653,23 @@ static void print_floor(FILE *f, const bench_run *run)
     print_handoffs(f, run);
 }
 
+/* Group commit at work in sluice's 64 x 1 rounds, from the daemon's stats. */
+static void print_flushes(FILE *f, const bench_run *run)
+{
+    const sys_result *s = find_kind(run, KIND_SLUICE);
+    if (!s || s->flushes.rounds == 0)
+        return;
+    const flush_cell *fc = &s->flushes;
+    fprintf(f, "Group commit in sluice's %u x 1 publish rounds (the daemon's `stats`: "
+               "`commit_requests` over `journal_writes + commits`): requests answered per "
+               "durable write (one fdatasync each), then durable writes/s:",
+            producer_counts[2]);
+    for (unsigned i = 0; i < fc->rounds; i++)
+        fprintf(f, "%s %.1f at %.0f/s", i ? "," : "", fc->requests_per_write[i],
+                fc->writes_per_s[i]);
+    fprintf(f, ".\n\n");
+}
+
 static void print_targets(FILE *f, const bench_run *run)
 {
     fprintf(f, "## Targets\n\nRatios from this run (n/a: a system or baseline it needs was "
@@ -671,6 +688,7 @@ static void print_targets(FILE *f, const bench_run *run)
     disk_target(f, run);
     fprintf(f, "\n");
     print_floor(f, run);
+    print_flushes(f, run);
 }
 
 static void print_report(FILE *f, const bench_run *run)

@@ -101,12 +101,22 @@ typedef struct mem_cell {
     int state;             /* 0 not run, 1 measured, -1 failed */
 } mem_cell;
 
+/* Group commit in the rounds of the 64 x 1 publish (systems whose driver
+ * has durable_writes): per round, the durable writes (flushes) the server
+ * made while it ran and the requests they answered. */
+typedef struct flush_cell {
+    double writes_per_s[ROUNDS_MAX];
+    double requests_per_write[ROUNDS_MAX];
+    unsigned rounds;
+} flush_cell;
+
 /* Everything measured on one system. */
 typedef struct sys_result {
     int kind;                                         /* KIND_* */
     const bench_driver *drv;                          /* its driver */
     rate_cell publish[NPAYLOADS][NPRODUCERS][NBATCHES];
     disk_cell disk[NPAYLOADS];                        /* after 4 producers x 1000 */
+    flush_cell flushes;                               /* 256 B, 64 x 1 */
     rate_cell pull[NPULL_MODES][NCONSUMERS];          /* by pull_modes, consumer_counts */
     lat_cell lat_publish;                             /* single publishes */
     lat_cell lat_delivery;                            /* publish to delivery */

@@ -298,6 +298,9 @@ static sl_err op_stats(dctx *c, failure *f)
         {"quota_bytes", s.quota_bytes}, {"file_bytes", s.file_bytes},
         {"requests", atomic_load(&k->requests)}, {"publishes", atomic_load(&k->publishes)},
         {"parked_pulls", atomic_load(&k->parked_pulls)},
+        {"commits", atomic_load(&k->commits)},
+        {"journal_writes", atomic_load(&k->journal_writes)},
+        {"commit_requests", atomic_load(&k->commit_requests)},
     };
     const uint32_t npairs = sizeof pairs / sizeof pairs[0];
     rc = sl_reply_ok_begin(c->out, npairs + 1);
