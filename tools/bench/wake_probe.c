@@ -120,7 +120,8 @@ int bench_wake_probe(unsigned count, uint64_t cap_ms, bool across, double *media
     double *v = calloc(count ? count : 1, sizeof *v);
     unsigned n = 0;
     int rc = v ? run_pinned(cpu, count, cap_ms, v, &n) : -1;
-    pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
+    if (pthread_setaffinity_np(pthread_self(), sizeof saved, &saved) != 0)
+        rc = -1; /* left pinned: the threads the bench starts next would be too */
     if (rc == 0 && n > 0)
         *median_us = bench_median(v, n) / 2;
     else
