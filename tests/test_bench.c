@@ -142,6 +142,23 @@ static int row_has_rounds(const char *text, const char *lead, int n)
     return values == n;
 }
 
+/* After lead: how many comma-separated values come before `end`. 0 when
+ * lead or end is missing. */
+static int values_between(const char *text, const char *lead, const char *end)
+{
+    const char *from = strstr(text, lead);
+    if (!from)
+        return 0;
+    from += strlen(lead);
+    const char *to = strstr(from, end);
+    if (!to)
+        return 0;
+    int values = 1;
+    for (const char *p = from; p < to; p++)
+        values += *p == ',';
+    return values;
+}
+
 TEST(quick_run_writes_the_report)
 {
     char *dir = test_tmpdir("bench");
@@ -166,6 +183,13 @@ TEST(quick_run_writes_the_report)
         CHECK(strstr(text, "| a thread wakes a sleeping one (mutex + condition variable hand-off), median |") != NULL);
         CHECK(strstr(text, "Thread hand-offs: a ping wakes 4 sleeping threads") != NULL);
         CHECK(strstr(text, "Group commit in sluice's 64 x 1 publish rounds") != NULL);
+        /* the schedule alone, once a round, and the CPU the hypervisor took */
+        CHECK(strstr(text, "| max | stolen CPU % |") != NULL);
+        CHECK(strstr(text, "- CPU time stolen by the hypervisor over the whole run") != NULL);
+        CHECK(strstr(text, "| - | the schedule alone (no request) | ") != NULL);
+        CHECK(values_between(text, "The paced schedule alone (no request), in each round "
+                                   "just before the paced publishes: the threads woke p50 ",
+                             " ms and p99") == 2);
         CHECK(strstr(text, "failed") == NULL);
         /* two rounds: each target a system comparison reads has two values */
         CHECK(strstr(text, "| target | measured | each round | required | result |") != NULL);

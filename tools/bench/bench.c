@@ -5,9 +5,11 @@
  * each system in turn, so the figures compared share a time window. The
  * cells the targets read run --rounds times, interleaved. It then prints the
  * tables (report.c; stdout, and a Markdown report with --report): publish
- * throughput, pull+ack throughput, paced latency, disk per event, memory and
- * restart time with a backlog, two baselines of the file system (fdatasync,
- * raw LMDB), and the targets with PASS/FAIL. results.h is what it measures.
+ * throughput, pull+ack throughput, paced latency (with the schedule alone
+ * as its floor, and the CPU time the hypervisor stole), disk per event,
+ * memory and restart time with a backlog, the baselines (fdatasync, raw
+ * LMDB, a thread hand-off), and the targets with PASS/FAIL. results.h is
+ * what it measures.
  *
  * Every measured run gets a fresh server in its own directory under the work
  * directory, removed after the run (unless --keep). SIGINT/SIGTERM end the
@@ -469,8 +471,26 @@ static uint64_t latency_events(const bench_run *run)
 
 static void print_latency_progress(const char *name, const char *what, const bench_latency *l)
 {
-    fprintf(stderr, "  %s: %s latency at %.0f/s: p50 %.3f ms, p99 %.3f ms (%.0f/s achieved)\n",
-            name, what, l->rate_target, l->p50_us / 1000, l->p99_us / 1000, l->rate_achieved);
+    fprintf(stderr, "  %s: %s latency at %.0f/s: p50 %.3f ms, p99 %.3f ms (%.0f/s achieved; "
+                    "%.1f%% of the CPU time stolen)\n",
+            name, what, l->rate_target, l->p50_us / 1000, l->p99_us / 1000, l->rate_achieved,
+            l->steal_pct);
+}
+
+/* The schedule alone (no request), once a round, before the round's first
+ * paced publish: the floor under that round's latencies. A failure fails
+ * the cell and not the round's publishes. */
+static void probe_schedule(bench_run *run)
+{
+    lat_cell *c = &run->schedule;
+    int rc = bench_latency_schedule(&run->stop, LATENCY_RATE, latency_events(run),
+                                    run->opt.cap_ms, &c->l);
+    if (rc == 0 && !atomic_load(&run->stop))
+        keep_latency(c, 0);
+    record(run, rc, &c->state);
+    fprintf(stderr, "  the schedule alone (no request) at %.0f/s: woke p50 %.3f ms, p99 %.3f "
+                    "ms late; %.1f%% of the CPU time stolen\n",
+            c->l.rate_target, c->l.p50_us / 1000, c->l.p99_us / 1000, c->l.steal_pct);
 }
 
 static int job_latency_publish(bench_run *run, sys_result *sr, const bench_target *t,
@@ -478,6 +498,8 @@ static int job_latency_publish(bench_run *run, sys_result *sr, const bench_targe
 {
     (void)ctx;
     bench_latency *l = &sr->lat_publish.l;
+    if (sr == &run->sys[0])
+        probe_schedule(run);
     double probe = sr->kind == KIND_SLUICE ? fsync_probe(run) : 0;
     int rc = bench_latency_publish(t, LATENCY_RATE, latency_events(run), run->opt.cap_ms, l);
     if (rc == 0)
@@ -681,6 +703,7 @@ static void settle_rounds(bench_run *run)
                 settle_rate(&sr->pull[m][c]);
         settle_latency(&sr->lat_publish);
     }
+    settle_latency(&run->schedule);
 }
 
 /* A thread hand-off across two CPUs, then on one. */
@@ -727,10 +750,14 @@ static void plan_systems(bench_run *run)
 
 static void run_all(bench_run *run)
 {
+    bench_cpu before, after;
+    bool known = bench_cpu_read(&before) == 0;
     run_baselines(run);
     run_cells(run);
     run_backlogs(run);
     settle_rounds(run);
+    known = known && bench_cpu_read(&after) == 0;
+    run->steal_pct = known ? bench_cpu_steal_pct(&before, &after) : -1;
 }
 
 int main(int argc, char **argv)

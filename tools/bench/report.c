@@ -98,6 +98,15 @@ static void sluiced_version(char *out, size_t cap)
     capture_line(argv, out, cap);
 }
 
+/* A steal percentage, or ? when unknown. */
+static void steal_text(double pct, char *out, size_t cap)
+{
+    if (pct < 0)
+        snprintf(out, cap, "?");
+    else
+        snprintf(out, cap, "%.1f", pct);
+}
+
 static void print_machine(FILE *f, const bench_run *run)
 {
     struct utsname u;
@@ -128,6 +137,11 @@ static void print_machine(FILE *f, const bench_run *run)
                "file of about what the run writes (at most 1 GiB) is written and deleted "
                "unsynced, so that every run starts on memory the VM has backed (on a VM "
                "that returns freed memory to its host, touching such memory again is slow)\n");
+    char stolen[16];
+    steal_text(run->steal_pct, stolen, sizeof stolen);
+    fprintf(f, "- CPU time stolen by the hypervisor over the whole run (steal in /proc/stat): "
+               "%s%%; the latency table gives it for each paced run\n",
+            stolen);
     fprintf(f, "- systems:\n");
     for (size_t i = 0; i < run->nsys; i++)
         fprintf(f, "  - %s: %s\n", run->sys[i].drv->name, run->sys[i].drv->setting);
@@ -282,13 +296,15 @@ static void latency_row(FILE *f, const char *name, const char *what, const lat_c
     if (c->state == 0)
         return;
     if (c->state < 0) {
-        fprintf(f, "| %s | %s | failed | | | | | |\n", name, what);
+        fprintf(f, "| %s | %s | failed | | | | | | |\n", name, what);
         return;
     }
     const bench_latency *l = &c->l;
-    fprintf(f, "| %s | %s | %.0f%s | %llu | %.3f | %.3f | %.3f | %.3f |\n", name, what,
+    char stolen[16];
+    steal_text(l->steal_pct, stolen, sizeof stolen);
+    fprintf(f, "| %s | %s | %.0f%s | %llu | %.3f | %.3f | %.3f | %.3f | %s |\n", name, what,
             l->rate_achieved, l->capped ? "*" : "", (unsigned long long)l->events,
-            l->p50_us / 1000, l->p99_us / 1000, l->p999_us / 1000, l->max_us / 1000);
+            l->p50_us / 1000, l->p99_us / 1000, l->p999_us / 1000, l->max_us / 1000, stolen);
 }
 
 static void print_latency(FILE *f, const bench_run *run)
@@ -299,10 +315,15 @@ static void print_latency(FILE *f, const bench_run *run)
                "schedule). Delivery: a consumer long-polls; the payload carries the due time. "
                "Ping: the same schedule and connections with a request that stores nothing "
                "(sluice: ping; Redis: PING; JetStream: a NATS PING/PONG), the floor under a "
-               "publish. Milliseconds.\n\n",
+               "publish. The schedule alone: the same pool of threads and pacing with no "
+               "request, how late the threads woke (they sleep without timer slack), the "
+               "floor under every row. Stolen CPU: the share of the machine's CPU time "
+               "that the hypervisor gave to something else while the row ran (steal in "
+               "/proc/stat). Milliseconds.\n\n",
             LATENCY_RATE);
     fprintf(f, "| system | latency of | achieved events/s | samples | p50 | p99 | p99.9 | max "
-               "|\n|---|---|---|---|---|---|---|---|\n");
+               "| stolen CPU %% |\n|---|---|---|---|---|---|---|---|---|\n");
+    latency_row(f, "-", "the schedule alone (no request)", &run->schedule);
     for (size_t i = 0; i < run->nsys; i++) {
         latency_row(f, run->sys[i].drv->name, "publish", &run->sys[i].lat_publish);
         latency_row(f, run->sys[i].drv->name, "publish to delivery",
@@ -653,6 +674,30 @@ static void print_floor(FILE *f, const bench_run *run)
     print_handoffs(f, run);
 }
 
+/* The schedule alone, round by round: what the machine adds to every paced
+ * latency, p99 target included. */
+static void print_schedule(FILE *f, const bench_run *run)
+{
+    const lat_cell *c = &run->schedule;
+    if (c->state != 1 || c->rounds == 0)
+        return;
+    fprintf(f, "The paced schedule alone (no request), in each round just before the paced "
+               "publishes: the threads woke p50");
+    for (unsigned i = 0; i < c->rounds; i++)
+        fprintf(f, "%s %.3f", i ? "," : "", c->round[i].p50_us / 1000);
+    fprintf(f, " ms and p99");
+    for (unsigned i = 0; i < c->rounds; i++)
+        fprintf(f, "%s %.3f", i ? "," : "", c->round[i].p99_us / 1000);
+    fprintf(f, " ms late, with");
+    for (unsigned i = 0; i < c->rounds; i++) {
+        char stolen[16];
+        steal_text(c->round[i].steal_pct, stolen, sizeof stolen);
+        fprintf(f, "%s %s", i ? "," : "", stolen);
+    }
+    fprintf(f, "%% of the CPU time stolen; every paced latency above includes that "
+               "lateness.\n\n");
+}
+
 /* Group commit at work in sluice's 64 x 1 rounds, from the daemon's stats. */
 static void print_flushes(FILE *f, const bench_run *run)
 {
@@ -688,6 +733,7 @@ static void print_targets(FILE *f, const bench_run *run)
     disk_target(f, run);
     fprintf(f, "\n");
     print_floor(f, run);
+    print_schedule(f, run);
     print_flushes(f, run);
 }
 

@@ -136,11 +136,15 @@ typedef struct bench_run {
     char workdir[PATH_MAX];     /* where every run directory goes */
     bool own_workdir;           /* created by us: removed at the end unless --keep */
     unsigned next_dir;          /* number of the next run directory */
+    double steal_pct;           /* CPU time the hypervisor took over the whole run, %
+                                   (bench_cpu_steal_pct); -1: unknown */
     double fsync_us;            /* median fdatasync after a 4 KiB pwrite */
     int fsync_state;            /* 0 not run, 1 measured, -1 failed */
     double wake_us[2];          /* median thread hand-off: [0] across CPUs, [1] on one */
     int wake_state;             /* 0 not run, 1 measured, -1 failed */
     rate_cell lmdb;             /* raw LMDB batched appends */
+    lat_cell schedule;          /* the paced latency schedule alone, no request: once a
+                                   round, before that round's paced publishes */
     sys_result sys[NKINDS];     /* one per available system, in kind order */
     size_t nsys;                /* entries of sys in use */
     int failures;               /* runs that failed */

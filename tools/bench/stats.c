@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -22,6 +23,38 @@ void bench_sleep_until_ns(uint64_t t_ns)
     struct timespec ts = {(time_t)(t_ns / 1000000000u), (long)(t_ns % 1000000000u)};
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
         ;
+}
+
+int bench_precise_sleeps(void)
+{
+    return prctl(PR_SET_TIMERSLACK, 1ul, 0ul, 0ul, 0ul) == 0 ? 0 : -1;
+}
+
+int bench_cpu_read(bench_cpu *out)
+{
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return -1;
+    /* cpu user nice system idle iowait irq softirq steal [guest guest_nice]:
+     * guest time is already counted in user and nice */
+    unsigned long long v[8];
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                   &v[3], &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n != 8)
+        return -1;
+    for (int i = 0; i < 8; i++)
+        out->total += v[i];
+    out->steal = v[7];
+    return 0;
+}
+
+double bench_cpu_steal_pct(const bench_cpu *a, const bench_cpu *b)
+{
+    if (b->total <= a->total || b->steal < a->steal)
+        return -1;
+    return 100.0 * (double)(b->steal - a->steal) / (double)(b->total - a->total);
 }
 
 int bench_samples_init(bench_samples *s, size_t cap)

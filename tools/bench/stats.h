@@ -19,6 +19,25 @@ uint64_t bench_now_ns(void);
 /* Sleep until the CLOCK_MONOTONIC time t_ns (returns at once when past). */
 void bench_sleep_until_ns(uint64_t t_ns);
 
+/* Make the calling thread's timed sleeps end on time: Linux lets a sleep
+ * overshoot by the thread's timer slack (50 us by default), which a paced
+ * loop would count against the system it measures. Returns 0, or -1 (the
+ * kernel refused; errno says why). */
+int bench_precise_sleeps(void);
+
+/* The machine's CPU time so far, in clock ticks, from /proc/stat. */
+typedef struct bench_cpu {
+    uint64_t total;   /* every state, steal included */
+    uint64_t steal;   /* time the hypervisor ran something else on our CPUs */
+} bench_cpu;
+
+/* Read the counters. Returns 0, or -1 (/proc/stat unreadable). */
+int bench_cpu_read(bench_cpu *out);
+
+/* Percent of the CPU time from a to b that was stolen; -1 when no time
+ * passed or the counters went backwards. */
+double bench_cpu_steal_pct(const bench_cpu *a, const bench_cpu *b);
+
 /* Latency samples in microseconds, in a fixed-size array allocated up front
  * (recording never allocates). Slots are written by index, so threads that
  * own distinct indexes may record concurrently. */

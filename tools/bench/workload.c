@@ -77,6 +77,8 @@ static void crew_close(crew *c, const bench_target *t)
     memset(c, 0, sizeof *c);
 }
 
+/* n threads' connections to t; none when t has no driver (a crew that only
+ * keeps time). */
 static int crew_connect(crew *c, const bench_target *t, unsigned n)
 {
     memset(c, 0, sizeof *c);
@@ -87,7 +89,7 @@ static int crew_connect(crew *c, const bench_target *t, unsigned n)
         return -1;
     }
     c->n = n;
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0; t->drv && i < n; i++) {
         if (t->drv->connect(t->sys, &c->conns[i]) != 0) {
             c->conns[i] = NULL;
             crew_close(c, t);
@@ -400,13 +402,20 @@ out_gate:
 
 /* ---- paced latency -------------------------------------------------------- */
 
+/* What a paced loop sends at each due time. */
+typedef enum lat_request {
+    LAT_PUBLISH,   /* one event */
+    LAT_PING,      /* a request that stores nothing */
+    LAT_NOTHING    /* no request: the schedule alone (no system, no connections) */
+} lat_request;
+
 typedef struct lat_shared {
     gate start;                    /* opens when the clock starts */
     const bench_target *t;         /* the system */
     uint64_t period_ns;            /* 1e9 / rate */
     uint64_t events;               /* events to send at most */
     size_t payload_len;            /* bytes per event, >= 8 */
-    bool ping;                     /* send pings instead of publishes */
+    lat_request req;               /* what each due time sends */
     uint64_t t0;                   /* when event 0 is due */
     uint64_t deadline_ns;          /* no event is due after this */
     bench_samples *samples;        /* publish latencies, or NULL */
@@ -415,6 +424,7 @@ typedef struct lat_shared {
     atomic_uint_fast64_t last_ns;  /* time of the last acknowledgement */
     atomic_int failed;             /* a publish failed */
     atomic_int senders_done;       /* every sender has returned */
+    double steal_pct;              /* CPU stolen while the senders ran; -1 unknown */
 } lat_shared;
 
 typedef struct lat_worker {
@@ -423,13 +433,32 @@ typedef struct lat_worker {
     char *payload;                 /* payload_len bytes; owned */
 } lat_worker;
 
+/* The request due now. Returns the driver's 0 or -1. */
+static int send_one(lat_worker *w)
+{
+    const lat_shared *sh = w->sh;
+    const void *ptrs[1] = {w->payload};
+    switch (sh->req) {
+    case LAT_PUBLISH:
+        return sh->t->drv->publish(w->conn, ptrs, sh->payload_len, 1);
+    case LAT_PING:
+        return sh->t->drv->ping(w->conn);
+    case LAT_NOTHING:
+        break;
+    }
+    return 0;
+}
+
 static void *lat_main(void *arg)
 {
     lat_worker *w = arg;
     lat_shared *sh = w->sh;
     if (!gate_wait(&sh->start))
         return NULL;
-    const void *ptrs[1] = {w->payload};
+    if (bench_precise_sleeps() != 0) {
+        atomic_store(&sh->failed, 1);
+        return NULL;
+    }
     while (!atomic_load(sh->t->stop) && !atomic_load(&sh->failed)) {
         uint64_t i = atomic_fetch_add(&sh->next, 1);
         uint64_t due = sh->t0 + i * sh->period_ns;
@@ -437,9 +466,7 @@ static void *lat_main(void *arg)
             break;
         bench_sleep_until_ns(due);
         memcpy(w->payload, &due, sizeof due);
-        int rc = sh->ping ? sh->t->drv->ping(w->conn)
-                          : sh->t->drv->publish(w->conn, ptrs, sh->payload_len, 1);
-        if (rc != 0) {
+        if (send_one(w) != 0) {
             atomic_store(&sh->failed, 1);
             break;
         }
@@ -518,9 +545,11 @@ static lat_worker *lat_workers_new(lat_shared *sh, const crew *c)
 }
 
 static void latency_fill(bench_latency *out, bench_samples *s, size_t n, double rate,
-                         uint64_t wanted, uint64_t t0, uint64_t last)
+                         uint64_t wanted, const lat_shared *sh)
 {
+    uint64_t t0 = sh->t0, last = atomic_load(&sh->last_ns);
     bench_samples_close(s, n);
+    out->steal_pct = sh->steal_pct;
     out->rate_target = rate;
     out->events = s->n;
     double secs = seconds_between(t0, last);
@@ -554,7 +583,11 @@ static int paced_run(const bench_target *t, lat_shared *sh, consumer *cons, uint
     }
     /* 1 ms for the threads to get going after the gate opens */
     run_clock clk = {1000000u, cap_ms, &sh->t0, &sh->deadline_ns, &sh->last_ns};
+    bench_cpu before, after;
+    bool cpu_known = bench_cpu_read(&before) == 0;
     rc = crew_run(&c, &sh->start, lat_main, w, sizeof *w, &clk);
+    cpu_known = cpu_known && bench_cpu_read(&after) == 0;
+    sh->steal_pct = cpu_known ? bench_cpu_steal_pct(&before, &after) : -1;
     atomic_store(&sh->senders_done, 1);
     if (have_consumer)
         pthread_join(ct, NULL);
@@ -567,38 +600,45 @@ out:
 }
 
 /* Paced single publishes, or pings; latency from each one's due time. */
-static int paced_requests(const bench_target *t, double rate, uint64_t events, bool ping,
-                          uint64_t cap_ms, bench_latency *out)
+static int paced_requests(const bench_target *t, double rate, uint64_t events,
+                          lat_request req, uint64_t cap_ms, bench_latency *out)
 {
     memset(out, 0, sizeof *out);
     bench_samples s;
     if (rate <= 0 || events == 0 || bench_samples_init(&s, (size_t)events) != 0)
         return -1;
     lat_shared sh = {.t = t, .period_ns = (uint64_t)(1e9 / rate), .events = events,
-                     .payload_len = 256, .ping = ping, .samples = &s};
+                     .payload_len = 256, .req = req, .samples = &s};
     gate_init(&sh.start);
     int rc = paced_run(t, &sh, NULL, cap_ms);
     uint64_t acked = atomic_load(&sh.acked);
-    latency_fill(out, &s, acked < s.cap ? (size_t)acked : s.cap, rate, events, sh.t0,
-                 atomic_load(&sh.last_ns));
+    latency_fill(out, &s, acked < s.cap ? (size_t)acked : s.cap, rate, events, &sh);
     gate_destroy(&sh.start);
     bench_samples_free(&s);
+    static const char *const what[] = {"publish", "ping", "schedule"};
     if (rc != 0)
-        fprintf(stderr, "sluice-bench: %s: %s latency run failed\n", t->drv->name,
-                ping ? "ping" : "publish");
+        fprintf(stderr, "sluice-bench: %s: %s latency run failed\n",
+                t->drv ? t->drv->name : "bench", what[req]);
     return rc;
 }
 
 int bench_latency_publish(const bench_target *t, double rate, uint64_t events,
                           uint64_t cap_ms, bench_latency *out)
 {
-    return paced_requests(t, rate, events, false, cap_ms, out);
+    return paced_requests(t, rate, events, LAT_PUBLISH, cap_ms, out);
 }
 
 int bench_latency_ping(const bench_target *t, double rate, uint64_t count, uint64_t cap_ms,
                        bench_latency *out)
 {
-    return paced_requests(t, rate, count, true, cap_ms, out);
+    return paced_requests(t, rate, count, LAT_PING, cap_ms, out);
+}
+
+int bench_latency_schedule(const atomic_int *stop, double rate, uint64_t count,
+                           uint64_t cap_ms, bench_latency *out)
+{
+    bench_target none = {.drv = NULL, .sys = NULL, .stop = stop};
+    return paced_requests(&none, rate, count, LAT_NOTHING, cap_ms, out);
 }
 
 int bench_latency_delivery(const bench_target *t, double rate, uint64_t events,
@@ -619,7 +659,7 @@ int bench_latency_delivery(const bench_target *t, double rate, uint64_t events,
         t->drv->disconnect(cons.conn);
     }
     size_t n = cons.received < s.cap ? (size_t)cons.received : s.cap;
-    latency_fill(out, &s, n, rate, events, sh.t0, atomic_load(&sh.last_ns));
+    latency_fill(out, &s, n, rate, events, &sh);
     out->rate_achieved = seconds_between(sh.t0, atomic_load(&sh.last_ns)) > 0
                              ? (double)atomic_load(&sh.acked) /
                                    seconds_between(sh.t0, atomic_load(&sh.last_ns))

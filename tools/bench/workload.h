@@ -41,6 +41,8 @@ typedef struct bench_latency {
     uint64_t events;       /* samples recorded */
     double p50_us, p99_us, p999_us, max_us;
     bool capped;           /* ended by the cap or *stop before the count */
+    double steal_pct;      /* CPU time the hypervisor took from the machine while the
+                              loop ran, percent (bench_cpu_steal_pct); -1: unknown */
 } bench_latency;
 
 /* Each of `producers` threads, one connection each, publishes batches of
@@ -71,8 +73,9 @@ int bench_pull_run(const bench_target *t, unsigned consumers, size_t max_batch,
 /* A paced open loop of single publishes: event i is due at start + i / rate
  * and its latency is measured from that due time (so a stall counts against
  * every event it delayed: no coordinated omission). A pool of connections
- * sends them so that slow replies do not hold back the schedule. Up to
- * `events` events, at most cap_ms. */
+ * sends them so that slow replies do not hold back the schedule; each of its
+ * threads sleeps until the next due time without timer slack
+ * (bench_precise_sleeps). Up to `events` events, at most cap_ms. */
 int bench_latency_publish(const bench_target *t, double rate, uint64_t events,
                           uint64_t cap_ms, bench_latency *out);
 
@@ -80,6 +83,14 @@ int bench_latency_publish(const bench_target *t, double rate, uint64_t events,
  * latency under the same pacing and the same pool of connections. */
 int bench_latency_ping(const bench_target *t, double rate, uint64_t count, uint64_t cap_ms,
                        bench_latency *out);
+
+/* The same pacing with no request at all: the pool's threads sleep until
+ * each due time and record how late they woke. No system is involved; it is
+ * the floor the machine (its timers, its scheduler, a hypervisor that takes
+ * the CPUs away) puts under every paced latency. Ends early when *stop
+ * becomes non-zero. */
+int bench_latency_schedule(const atomic_int *stop, double rate, uint64_t count,
+                           uint64_t cap_ms, bench_latency *out);
 
 /* The same paced publishes (payloads of payload_len >= 8 bytes carrying the
  * due time in their first 8), and one consumer long-polling group "g":
