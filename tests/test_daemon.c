@@ -1007,7 +1007,8 @@ TEST(reads_see_what_was_just_acknowledged)
 
 /* stats counts the flushes: one client publishing one event at a time gets
  * no company in a batch, so each publish needs a durable write of its own
- * (a journal write or a commit), and each is counted as a request answered.
+ * (a journal write or a commit), and each is counted as a request answered
+ * and as time spent.
  * (Many requests per write, under concurrency, is what `scons bench` shows.) */
 TEST(stats_count_the_durable_writes_behind_the_replies)
 {
@@ -1025,6 +1026,7 @@ TEST(stats_count_the_durable_writes_behind_the_replies)
     CHECK(b->journal_writes > a->journal_writes); /* the journal is on by default */
     CHECK(b->commit_requests - a->commit_requests >= 20);
     CHECK(b->commit_requests <= b->requests);
+    CHECK(b->commit_us > a->commit_us); /* 20 fdatasyncs take more than a microsecond */
     sl_client_result_free(&before);
     sl_client_result_free(&after);
     sl_client_close(c);

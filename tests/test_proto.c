@@ -1763,6 +1763,7 @@ TEST(dispatch_read_ops)
     h.counters.commits = 2;
     h.counters.journal_writes = 5;
     h.counters.commit_requests = 6;
+    h.counters.commit_us = 900;
     mp_init(&m);
     sample_stats(&m);
     o = h_run(&h, &m);
@@ -1772,7 +1773,7 @@ TEST(dispatch_read_ops)
     CHECK(get_u(o, "uptime_ms") == 5000 && get_u(o, "requests") == 7);
     CHECK(get_u(o, "map_bytes") > 0 && get_u(o, "parked_pulls") == 0);
     CHECK(get_u(o, "commits") == 2 && get_u(o, "journal_writes") == 5 &&
-          get_u(o, "commit_requests") == 6);
+          get_u(o, "commit_requests") == 6 && get_u(o, "commit_us") == 900);
 
     mp_init(&m);
     head(&m, 1, "group.get");

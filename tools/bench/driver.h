@@ -68,9 +68,10 @@ typedef struct bench_driver {
     pid_t (*pid)(bench_system *sys);
     /* Optional (NULL: the system does not say): the durable writes the server
      * made since it started (each one flush: a journal write + fdatasync, or
-     * an LMDB commit) and the requests they answered, for the report's line
-     * on group commit. */
-    int (*durable_writes)(bench_conn *conn, uint64_t *writes, uint64_t *requests);
+     * an LMDB commit), the requests they answered and the microseconds they
+     * took, for the report's lines on group commit. */
+    int (*durable_writes)(bench_conn *conn, uint64_t *writes, uint64_t *requests,
+                          uint64_t *busy_us);
 } bench_driver;
 
 /* The drivers. The comparison drivers return NULL from their getter when

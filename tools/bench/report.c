@@ -698,21 +698,41 @@ static void print_schedule(FILE *f, const bench_run *run)
                "lateness.\n\n");
 }
 
-/* Group commit at work in sluice's 64 x 1 rounds, from the daemon's stats. */
+/* One cell's flushes, round by round, as a list item. */
+static void flush_item(FILE *f, const bench_run *run, const char *what, const flush_cell *fc)
+{
+    if (fc->rounds == 0)
+        return;
+    fprintf(f, "- %s:", what);
+    for (unsigned i = 0; i < fc->rounds; i++) {
+        double probe = probe_or_baseline(run, fc->probe_us[i]);
+        fprintf(f, "%s %.1f per write at %.0f/s, %.0f us", i ? ";" : "",
+                fc->requests_per_write[i], fc->writes_per_s[i], fc->mean_write_us[i]);
+        if (probe > 0)
+            fprintf(f, " (%.2fx)", fc->mean_write_us[i] / probe);
+    }
+    fprintf(f, "\n");
+}
+
+/* Group commit at work in sluice's 64 x 1 and paced publishes, from the
+ * daemon's stats. */
 static void print_flushes(FILE *f, const bench_run *run)
 {
     const sys_result *s = find_kind(run, KIND_SLUICE);
-    if (!s || s->flushes.rounds == 0)
+    if (!s || (s->flushes.rounds == 0 && s->lat_flushes.rounds == 0))
         return;
-    const flush_cell *fc = &s->flushes;
-    fprintf(f, "Group commit in sluice's %u x 1 publish rounds (the daemon's `stats`: "
-               "`commit_requests` over `journal_writes + commits`): requests answered per "
-               "durable write (one fdatasync each), then durable writes/s:",
-            producer_counts[2]);
-    for (unsigned i = 0; i < fc->rounds; i++)
-        fprintf(f, "%s %.1f at %.0f/s", i ? "," : "", fc->requests_per_write[i],
-                fc->writes_per_s[i]);
-    fprintf(f, ".\n\n");
+    fprintf(f, "Group commit in sluice, round by round (the daemon's `stats` around each "
+               "round: `commit_requests` and `commit_us` over `journal_writes + commits`): "
+               "requests answered per durable write, durable writes/s, and what one durable "
+               "write (pwritev + fdatasync of the journal, or an LMDB commit) took on "
+               "average, with its ratio to the fdatasync probed just before the round on the "
+               "idle machine:\n\n");
+    char what[96];
+    snprintf(what, sizeof what, "%u x 1 publishes", producer_counts[2]);
+    flush_item(f, run, what, &s->flushes);
+    snprintf(what, sizeof what, "paced publishes at %.0f/s", LATENCY_RATE);
+    flush_item(f, run, what, &s->lat_flushes);
+    fprintf(f, "\n");
 }
 
 static void print_targets(FILE *f, const bench_run *run)

@@ -107,6 +107,8 @@ typedef struct mem_cell {
 typedef struct flush_cell {
     double writes_per_s[ROUNDS_MAX];
     double requests_per_write[ROUNDS_MAX];
+    double mean_write_us[ROUNDS_MAX];   /* what one durable write took, on average */
+    double probe_us[ROUNDS_MAX];        /* fdatasync probed before the round (0: none) */
     unsigned rounds;
 } flush_cell;
 
@@ -117,6 +119,7 @@ typedef struct sys_result {
     rate_cell publish[NPAYLOADS][NPRODUCERS][NBATCHES];
     disk_cell disk[NPAYLOADS];                        /* after 4 producers x 1000 */
     flush_cell flushes;                               /* 256 B, 64 x 1 */
+    flush_cell lat_flushes;                           /* paced single publishes */
     rate_cell pull[NPULL_MODES][NCONSUMERS];          /* by pull_modes, consumer_counts */
     lat_cell lat_publish;                             /* single publishes */
     lat_cell lat_delivery;                            /* publish to delivery */
