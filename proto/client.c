@@ -1185,7 +1185,8 @@ static bool decode_stats(cl_decoder *d, const msgpack_object *top, sl_client_res
            cl_get_uint(d, top, "commits", false, &s->commits) &&
            cl_get_uint(d, top, "journal_writes", false, &s->journal_writes) &&
            cl_get_uint(d, top, "commit_requests", false, &s->commit_requests) &&
-           cl_get_uint(d, top, "commit_us", false, &s->commit_us);
+           cl_get_uint(d, top, "journal_us", false, &s->journal_us) &&
+           cl_get_uint(d, top, "checkpoint_us", false, &s->checkpoint_us);
 }
 
 static bool decode_nothing(cl_decoder *d, const msgpack_object *top, sl_client_result *r)

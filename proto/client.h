@@ -230,7 +230,8 @@ typedef struct sl_client_stats {
     uint64_t commits;         /* LMDB commits since start (checkpoints included) */
     uint64_t journal_writes;  /* batches made durable by one journal write + fdatasync */
     uint64_t commit_requests; /* requests those commits and journal writes answered */
-    uint64_t commit_us;       /* microseconds those took, syncs included */
+    uint64_t journal_us;      /* microseconds the journal writes took, syncs included */
+    uint64_t checkpoint_us;   /* microseconds in LMDB commits, idle checkpoints included */
 } sl_client_stats;
 
 /* A Webhook of PROTOCOL.md (a webhook subscription), or a Target (the same

@@ -504,7 +504,7 @@ TEST(decode_ping_and_stats)
     rp_free(&r);
 
     rp_init(&r);
-    rp_ok(&r, 9);
+    rp_ok(&r, 10);
     rp_kv_str(&r, "version", "0.1.0");
     rp_kv_uint(&r, "events", 12);
     rp_kv_uint(&r, "next_seq", 13);
@@ -512,7 +512,8 @@ TEST(decode_ping_and_stats)
     rp_kv_uint(&r, "journal_writes", 30);
     rp_kv_uint(&r, "commits", 3);
     rp_kv_uint(&r, "commit_requests", 250);
-    rp_kv_uint(&r, "commit_us", 4321);
+    rp_kv_uint(&r, "journal_us", 4321);
+    rp_kv_uint(&r, "checkpoint_us", 765);
     rp_kv_uint(&r, "some_future_key", 99); /* unknown keys are ignored */
     REQUIRE(decode(SL_CLIENT_OP_STATS, &r, &res) == SL_CLIENT_OK);
     CHECK_EQ_U64(res.stats.events, 12);
@@ -521,7 +522,8 @@ TEST(decode_ping_and_stats)
     CHECK_EQ_U64(res.stats.journal_writes, 30);
     CHECK_EQ_U64(res.stats.commits, 3);
     CHECK_EQ_U64(res.stats.commit_requests, 250);
-    CHECK_EQ_U64(res.stats.commit_us, 4321);
+    CHECK_EQ_U64(res.stats.journal_us, 4321);
+    CHECK_EQ_U64(res.stats.checkpoint_us, 765);
     CHECK_EQ_U64(res.stats.quota_bytes, 0);
     sl_client_result_free(&res);
     rp_free(&r);

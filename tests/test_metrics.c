@@ -553,6 +553,7 @@ TEST(store_groups_webhooks_storage)
     atomic_store(&f.counters.connections, 5);
     atomic_store(&f.counters.commits, 3);
     atomic_store(&f.counters.commit_us, 1250);
+    atomic_store(&f.counters.journal_us, 350);
     atomic_store(&f.counters.commit_requests, 40);
     atomic_store(&f.counters.checkpoint_us, 900);
     atomic_store(&f.counters.journal_writes, 7);
@@ -569,6 +570,7 @@ TEST(store_groups_webhooks_storage)
     CHECK_LINE(text, "sluice_commit_requests_total 40");
     CHECK_LINE(text, "sluice_journal_writes_total 7");
     CHECK_LINE(text, "sluice_checkpoint_seconds_total 0.000900");
+    CHECK_LINE(text, "sluice_journal_seconds_total 0.000350");
     CHECK_LINE(text, "sluice_uptime_seconds 1.500");
     CHECK_LINE(text, "sluice_group_lag{group=\"billing\"} 2");
     CHECK_LINE(text, "sluice_group_in_flight{group=\"billing\"} 0");

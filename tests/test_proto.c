@@ -1763,7 +1763,8 @@ TEST(dispatch_read_ops)
     h.counters.commits = 2;
     h.counters.journal_writes = 5;
     h.counters.commit_requests = 6;
-    h.counters.commit_us = 900;
+    h.counters.journal_us = 900;
+    h.counters.checkpoint_us = 300;
     mp_init(&m);
     sample_stats(&m);
     o = h_run(&h, &m);
@@ -1773,7 +1774,8 @@ TEST(dispatch_read_ops)
     CHECK(get_u(o, "uptime_ms") == 5000 && get_u(o, "requests") == 7);
     CHECK(get_u(o, "map_bytes") > 0 && get_u(o, "parked_pulls") == 0);
     CHECK(get_u(o, "commits") == 2 && get_u(o, "journal_writes") == 5 &&
-          get_u(o, "commit_requests") == 6 && get_u(o, "commit_us") == 900);
+          get_u(o, "commit_requests") == 6 && get_u(o, "journal_us") == 900 &&
+          get_u(o, "checkpoint_us") == 300);
 
     mp_init(&m);
     head(&m, 1, "group.get");

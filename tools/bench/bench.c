@@ -393,26 +393,29 @@ static double fsync_probe(const bench_run *run)
 /* The server's durable writes, the requests they answered and the time
  * they took, so far. Returns 0, or -1 (the system does not say, or the
  * call failed). */
-static int durable_snapshot(const bench_target *t, uint64_t snap[3])
+static int durable_snapshot(const bench_target *t, bench_flushes *snap)
 {
     bench_conn *c;
     if (!t->drv->durable_writes || t->drv->connect(t->sys, &c) != 0)
         return -1;
-    int rc = t->drv->durable_writes(c, &snap[0], &snap[1], &snap[2]);
+    int rc = t->drv->durable_writes(c, snap);
     t->drv->disconnect(c);
     return rc;
 }
 
 /* A round's flushes from the snapshots around it (a failed snapshot: none). */
-static void keep_flushes(flush_cell *fc, const uint64_t before[3], const uint64_t after[3],
-                         double seconds, double probe_us)
+static void keep_flushes(flush_cell *fc, const bench_flushes *before,
+                         const bench_flushes *after, double seconds, double probe_us)
 {
-    uint64_t writes = after[0] - before[0], requests = after[1] - before[1];
-    uint64_t busy_us = after[2] - before[2];
+    uint64_t writes = after->writes - before->writes;
+    uint64_t requests = after->requests - before->requests;
+    uint64_t journal_writes = after->journal_writes - before->journal_writes;
+    uint64_t journal_us = after->journal_us - before->journal_us;
     if (fc->rounds >= ROUNDS_MAX || writes == 0 || seconds <= 0)
         return;
     fc->writes_per_s[fc->rounds] = (double)writes / seconds;
-    fc->mean_write_us[fc->rounds] = (double)busy_us / (double)writes;
+    fc->journal_write_us[fc->rounds] =
+        journal_writes ? (double)journal_us / (double)journal_writes : 0;
     fc->probe_us[fc->rounds] = probe_us;
     fc->requests_per_write[fc->rounds++] = (double)requests / (double)writes;
 }
@@ -428,14 +431,14 @@ static int job_publish(bench_run *run, sys_result *sr, const bench_target *t, vo
         lmdb_probe(run);
     uint64_t fixed = t->drv->disk_bytes(t->sys);
     warm_memory(run, payload_sizes[s->p]);
-    uint64_t snap[3], snap_after[3]; /* durable writes, requests, time */
-    bool flushes = many_singles && durable_snapshot(t, snap) == 0;
+    bench_flushes snap, snap_after;
+    bool flushes = many_singles && durable_snapshot(t, &snap) == 0;
     int rc = bench_publish_run(t, producer_counts[s->k], batch_sizes[s->b],
                                payload_sizes[s->p], run->opt.events, run->opt.cap_ms, &cell->r);
     if (rc == 0)
         keep_rate(cell, probe);
-    if (rc == 0 && flushes && durable_snapshot(t, snap_after) == 0)
-        keep_flushes(&sr->flushes, snap, snap_after, cell->r.seconds, probe);
+    if (rc == 0 && flushes && durable_snapshot(t, &snap_after) == 0)
+        keep_flushes(&sr->flushes, &snap, &snap_after, cell->r.seconds, probe);
     fprintf(stderr, "  %s: publish %zu B, %u x %zu: %.0f events/s%s\n", sr->drv->name,
             payload_sizes[s->p], producer_counts[s->k], batch_sizes[s->b], cell->r.per_s,
             cell->r.capped ? " (capped)" : "");
@@ -506,14 +509,14 @@ static int job_latency_publish(bench_run *run, sys_result *sr, const bench_targe
     if (sr == &run->sys[0])
         probe_schedule(run);
     double probe = sr->kind == KIND_SLUICE ? fsync_probe(run) : 0;
-    uint64_t snap[3], snap_after[3]; /* durable writes, requests, time */
-    bool flushes = durable_snapshot(t, snap) == 0;
+    bench_flushes snap, snap_after;
+    bool flushes = durable_snapshot(t, &snap) == 0;
     int rc = bench_latency_publish(t, LATENCY_RATE, latency_events(run), run->opt.cap_ms, l);
     if (rc == 0)
         keep_latency(&sr->lat_publish, probe);
-    if (rc == 0 && flushes && l->rate_achieved > 0 && durable_snapshot(t, snap_after) == 0)
-        keep_flushes(&sr->lat_flushes, snap, snap_after, (double)l->events / l->rate_achieved,
-                     probe);
+    if (rc == 0 && flushes && l->rate_achieved > 0 && durable_snapshot(t, &snap_after) == 0)
+        keep_flushes(&sr->lat_flushes, &snap, &snap_after,
+                     (double)l->events / l->rate_achieved, probe);
     print_latency_progress(sr->drv->name, "publish", l);
     return rc;
 }

@@ -23,6 +23,14 @@ typedef struct bench_conn bench_conn;     /* one client connection (driver-speci
 /* Called for each event a pull hands out, before it is acked. */
 typedef void (*bench_event_fn)(void *ctx, const void *payload, size_t len);
 
+/* A server's durable writes so far (counters since it started). */
+typedef struct bench_flushes {
+    uint64_t writes;          /* each one flush: a journal write, or an LMDB commit */
+    uint64_t requests;        /* the requests they answered */
+    uint64_t journal_writes;  /* of the writes, the journal's: record + pwritev + fdatasync */
+    uint64_t journal_us;      /* the time those took */
+} bench_flushes;
+
 typedef struct bench_driver {
     const char *name;     /* row label, e.g. "sluice", "redis (always)" */
     const char *setting;  /* one line on durability, e.g. "fsync before ack" */
@@ -66,12 +74,9 @@ typedef struct bench_driver {
     uint64_t (*disk_bytes)(bench_system *sys);
     /* The server's pid (for RSS / private memory from /proc). */
     pid_t (*pid)(bench_system *sys);
-    /* Optional (NULL: the system does not say): the durable writes the server
-     * made since it started (each one flush: a journal write + fdatasync, or
-     * an LMDB commit), the requests they answered and the microseconds they
-     * took, for the report's lines on group commit. */
-    int (*durable_writes)(bench_conn *conn, uint64_t *writes, uint64_t *requests,
-                          uint64_t *busy_us);
+    /* Optional (NULL: the system does not say): the server's durable writes
+     * since it started, for the report's lines on group commit. */
+    int (*durable_writes)(bench_conn *conn, bench_flushes *out);
 } bench_driver;
 
 /* The drivers. The comparison drivers return NULL from their getter when

@@ -397,15 +397,15 @@ static int sluice_ack_held(bench_conn *c)
     return rc;
 }
 
-static int sluice_durable_writes(bench_conn *c, uint64_t *writes, uint64_t *requests,
-                                 uint64_t *busy_us)
+static int sluice_durable_writes(bench_conn *c, bench_flushes *out)
 {
     sl_client_result res = {0};
     int rc = sl_client_stats_get(c->client, &res) == SL_CLIENT_OK ? 0 : call_failed("stats", &res);
     if (rc == 0) {
-        *writes = res.stats.commits + res.stats.journal_writes;
-        *requests = res.stats.commit_requests;
-        *busy_us = res.stats.commit_us;
+        out->writes = res.stats.commits + res.stats.journal_writes;
+        out->requests = res.stats.commit_requests;
+        out->journal_writes = res.stats.journal_writes;
+        out->journal_us = res.stats.journal_us;
     }
     sl_client_result_free(&res);
     return rc;

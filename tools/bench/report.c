@@ -706,10 +706,12 @@ static void flush_item(FILE *f, const bench_run *run, const char *what, const fl
     fprintf(f, "- %s:", what);
     for (unsigned i = 0; i < fc->rounds; i++) {
         double probe = probe_or_baseline(run, fc->probe_us[i]);
-        fprintf(f, "%s %.1f per write at %.0f/s, %.0f us", i ? ";" : "",
-                fc->requests_per_write[i], fc->writes_per_s[i], fc->mean_write_us[i]);
-        if (probe > 0)
-            fprintf(f, " (%.2fx)", fc->mean_write_us[i] / probe);
+        fprintf(f, "%s %.1f per write at %.0f/s", i ? ";" : "", fc->requests_per_write[i],
+                fc->writes_per_s[i]);
+        if (fc->journal_write_us[i] > 0)
+            fprintf(f, ", journal writes %.0f us", fc->journal_write_us[i]);
+        if (fc->journal_write_us[i] > 0 && probe > 0)
+            fprintf(f, " (%.2fx)", fc->journal_write_us[i] / probe);
     }
     fprintf(f, "\n");
 }
@@ -722,11 +724,11 @@ static void print_flushes(FILE *f, const bench_run *run)
     if (!s || (s->flushes.rounds == 0 && s->lat_flushes.rounds == 0))
         return;
     fprintf(f, "Group commit in sluice, round by round (the daemon's `stats` around each "
-               "round: `commit_requests` and `commit_us` over `journal_writes + commits`): "
-               "requests answered per durable write, durable writes/s, and what one durable "
-               "write (pwritev + fdatasync of the journal, or an LMDB commit) took on "
-               "average, with its ratio to the fdatasync probed just before the round on the "
-               "idle machine:\n\n");
+               "round): requests answered per durable write (`commit_requests` over "
+               "`journal_writes + commits`), durable writes/s, and what one journal write "
+               "(the batch's record, pwritev, fdatasync: `journal_us` over "
+               "`journal_writes`) took on average under that load, with its ratio to the "
+               "fdatasync probed just before the round on the idle machine:\n\n");
     char what[96];
     snprintf(what, sizeof what, "%u x 1 publishes", producer_counts[2]);
     flush_item(f, run, what, &s->flushes);

@@ -107,7 +107,8 @@ typedef struct mem_cell {
 typedef struct flush_cell {
     double writes_per_s[ROUNDS_MAX];
     double requests_per_write[ROUNDS_MAX];
-    double mean_write_us[ROUNDS_MAX];   /* what one durable write took, on average */
+    double journal_write_us[ROUNDS_MAX]; /* what one journal write took, on average
+                                            (0: none in the round) */
     double probe_us[ROUNDS_MAX];        /* fdatasync probed before the round (0: none) */
     unsigned rounds;
 } flush_cell;

@@ -100,7 +100,8 @@ static const stat_field stat_fields[] = {
     STAT(requests, "requests served"),  STAT(publishes, "events appended"),
     STAT(parked_pulls, "parked pulls"),
     STAT(commits, "LMDB commits"),      STAT(journal_writes, "journal writes"),
-    STAT(commit_requests, "requests flushed"), STAT(commit_us, "us flushing"),
+    STAT(commit_requests, "requests flushed"), STAT(journal_us, "journal write us"),
+    STAT(checkpoint_us, "LMDB commit us"),
 };
 
 static uint64_t stat_value(const sl_client_stats *s, const stat_field *f)

@@ -301,7 +301,8 @@ static sl_err op_stats(dctx *c, failure *f)
         {"commits", atomic_load(&k->commits)},
         {"journal_writes", atomic_load(&k->journal_writes)},
         {"commit_requests", atomic_load(&k->commit_requests)},
-        {"commit_us", atomic_load(&k->commit_us)},
+        {"journal_us", atomic_load(&k->journal_us)},
+        {"checkpoint_us", atomic_load(&k->checkpoint_us)},
     };
     const uint32_t npairs = sizeof pairs / sizeof pairs[0];
     rc = sl_reply_ok_begin(c->out, npairs + 1);

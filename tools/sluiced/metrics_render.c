@@ -194,6 +194,11 @@ static sl_err render_server(const sl_server_counters *k, uint64_t now_ms, sl_mte
                     "included)",
                     sl_mtext_fmt_fixed(v, atomic_load(&k->commit_us), 6));
     if (rc == SL_OK)
+        rc = single(out, "sluice_journal_seconds_total", "counter",
+                    "Time in journal writes (the batch's record, pwritev, fdatasync): "
+                    "over sluice_journal_writes_total, what one takes",
+                    sl_mtext_fmt_fixed(v, atomic_load(&k->journal_us), 6));
+    if (rc == SL_OK)
         rc = single(out, "sluice_checkpoint_seconds_total", "counter",
                     "Time in LMDB commits (checkpoints, idle ones included): each writes "
                     "the pages of every batch journaled since the last",
