@@ -1,6 +1,7 @@
 /* stats.h: what the benchmark computes from what it recorded: percentiles
- * over latency samples, a process's memory from /proc, the disk a directory
- * takes, and a monotonic clock.
+ * over latency samples, a process's memory from /proc, the CPU time the
+ * hypervisor stole (/proc/stat), the disk a directory takes, and a monotonic
+ * clock with precise sleeps.
  *
  * Ownership: a bench_samples owns its array (one malloc at init, freed by
  * bench_samples_free). Every other function only reads its arguments.
