@@ -674,6 +674,82 @@ static void print_floor(FILE *f, const bench_run *run)
     print_handoffs(f, run);
 }
 
+/* The paced cell of a system that a floor reads. */
+typedef const lat_cell *(*lat_pick)(const sys_result *sr);
+
+static const lat_cell *pick_lat_ping(const sys_result *sr)
+{
+    return &sr->lat_ping;
+}
+
+static const lat_cell *pick_lat_publish(const sys_result *sr)
+{
+    return &sr->lat_publish;
+}
+
+static double quantile(const lat_cell *c, bool p99)
+{
+    return p99 ? c->l.p99_us : c->l.p50_us;
+}
+
+/* Of the systems whose cell `pick` measured, the one with the lowest p50
+ * (or p99); NULL when none did. */
+static const sys_result *lowest_latency(const bench_run *run, lat_pick pick, bool p99)
+{
+    const sys_result *best = NULL;
+    for (size_t i = 0; i < run->nsys; i++) {
+        const lat_cell *c = pick(&run->sys[i]);
+        if (c->state != 1 || c->l.events == 0)
+            continue;
+        if (!best || quantile(c, p99) < quantile(pick(best), p99))
+            best = &run->sys[i];
+    }
+    return best;
+}
+
+/* The system with the most pings/s from PING_CLIENTS clients; NULL: none. */
+static const sys_result *fastest_ping(const bench_run *run)
+{
+    const sys_result *best = NULL;
+    for (size_t i = 0; i < run->nsys; i++) {
+        const rate_cell *c = &run->sys[i].ping_many;
+        if (c->state == 1 && (!best || c->r.per_s > best->ping_many.r.per_s))
+            best = &run->sys[i];
+    }
+    return best;
+}
+
+/* The machine's floor under the fsync targets: the best any system did in
+ * this run. A durable publish is at least a round trip and an fdatasync,
+ * and 64 clients x 1 cannot publish faster than they can ping. */
+static void print_machine_floor(FILE *f, const bench_run *run)
+{
+    if (run->fsync_state != 1 || run->fsync_us <= 0)
+        return;
+    const sys_result *many = fastest_ping(run);
+    const sys_result *ping = lowest_latency(run, pick_lat_ping, false);
+    const sys_result *pub = lowest_latency(run, pick_lat_publish, true);
+    if (!many && !ping && !pub)
+        return;
+    fprintf(f, "The machine's floor under those targets, the best of every system in this "
+               "run:");
+    if (many)
+        fprintf(f, " the fastest round trip alone, %u clients x 1, was %s's %.0f/s, %.2fx "
+                   "the fsyncs/s of one writer (a publish cannot beat its round trip);",
+                PING_CLIENTS, many->drv->name, many->ping_many.r.per_s,
+                many->ping_many.r.per_s / (1e6 / run->fsync_us));
+    if (ping)
+        fprintf(f, " the lowest paced ping p50 was %s's %.3f ms, and a durable publish is at "
+                   "least a round trip and an fdatasync: %.2fx one fdatasync;",
+                ping->drv->name, ping->lat_ping.l.p50_us / 1000,
+                1 + ping->lat_ping.l.p50_us / run->fsync_us);
+    if (pub)
+        fprintf(f, " the lowest publish p99, durable or not, was %s's %.2f ms;",
+                pub->drv->name, pub->lat_publish.l.p99_us / 1000);
+    fprintf(f, " where these miss a target, no system measured here meets it on this "
+               "machine.\n\n");
+}
+
 /* The schedule alone, round by round: what the machine adds to every paced
  * latency, p99 target included. */
 static void print_schedule(FILE *f, const bench_run *run)
@@ -755,6 +831,7 @@ static void print_targets(FILE *f, const bench_run *run)
     disk_target(f, run);
     fprintf(f, "\n");
     print_floor(f, run);
+    print_machine_floor(f, run);
     print_schedule(f, run);
     print_flushes(f, run);
 }
