@@ -176,6 +176,11 @@ TEST(quick_run_writes_the_report)
         CHECK(has_all_headings(text));
         CHECK(strstr(text, "| payload | producers | batch | sluice |") != NULL);
         CHECK(strstr(text, "| sluice | publish |") != NULL);
+        /* relaxed mode, measured beside: publishes and pulls, not its own pings */
+        CHECK(strstr(text, "| payload | producers | batch | sluice | sluice (relaxed) |") != NULL);
+        CHECK(strstr(text, "| sluice (relaxed) | publish |") != NULL);
+        CHECK(strstr(text, "| sluice (relaxed) | ping") == NULL);
+        CHECK(strstr(text, "  - sluice (relaxed): relaxed-sync: ") != NULL);
         CHECK(strstr(text, "| single publish p99 |") != NULL);
         CHECK(strstr(text, "| ping (stores nothing) | 64 | 1 |") != NULL);
         CHECK(strstr(text, "| sluice | ping (round trip alone) |") != NULL);

@@ -1,7 +1,7 @@
 /* driver.h: one queue system under benchmark, behind one interface.
  *
  * The benchmark (bench.c) runs the same workloads against every driver:
- * sluice (driver_sluice.c), Redis Streams with appendfsync always and
+ * sluice, durable and in relaxed mode (driver_sluice.c), Redis Streams with appendfsync always and
  * everysec (driver_redis.c), NATS JetStream file store (driver_jetstream.c).
  * Each driver starts its own server on loopback in a fresh work directory,
  * so every row of the report comes from the same run on the same machine.
@@ -82,6 +82,7 @@ typedef struct bench_driver {
 /* The drivers. The comparison drivers return NULL from their getter when
  * their server binary is missing, and the benchmark leaves their rows out. */
 const bench_driver *bench_driver_sluice(void);
+const bench_driver *bench_driver_sluice_relaxed(void); /* relaxed-sync: measured beside */
 const bench_driver *bench_driver_redis_always(void);
 const bench_driver *bench_driver_redis_everysec(void);
 const bench_driver *bench_driver_jetstream(void);

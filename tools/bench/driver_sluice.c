@@ -27,6 +27,7 @@ struct bench_system {
     char data[PATH_MAX];       /* its --data directory */
     char url[PATH_MAX + 16];   /* ipc://<workdir>/sluiced.sock */
     char log_path[PATH_MAX];   /* its stdout and stderr */
+    bool relaxed;              /* started with --relaxed-sync true */
 };
 
 struct bench_conn {
@@ -73,7 +74,7 @@ static void child_exec(const bench_system *s)
     signal(SIGPIPE, SIG_DFL);
     const char *listen = s->url;
     execl(s->bin, s->bin, "--data", s->data, "--listen", listen, "--log-level", "warn",
-          (char *)NULL);
+          "--relaxed-sync", s->relaxed ? "true" : "false", (char *)NULL);
     _exit(127);
 }
 
@@ -174,11 +175,12 @@ static int spawn_daemon(bench_system *s, double *ready_ms)
     return 0;
 }
 
-static int sluice_start(const char *workdir, bench_system **out)
+static int start_daemon(const char *workdir, bool relaxed, bench_system **out)
 {
     bench_system *s = calloc(1, sizeof *s);
     if (!s)
         return -1;
+    s->relaxed = relaxed;
     if (find_sluiced(s->bin, sizeof s->bin) != 0) {
         fprintf(stderr, "sluice-bench: set SLUICED to the sluiced executable\n");
         free(s);
@@ -199,6 +201,16 @@ static int sluice_start(const char *workdir, bench_system **out)
     }
     *out = s;
     return 0;
+}
+
+static int sluice_start(const char *workdir, bench_system **out)
+{
+    return start_daemon(workdir, false, out);
+}
+
+static int sluice_start_relaxed(const char *workdir, bench_system **out)
+{
+    return start_daemon(workdir, true, out);
 }
 
 static void sluice_stop(bench_system *s)
@@ -421,25 +433,35 @@ static pid_t sluice_pid(bench_system *s)
     return s->pid;
 }
 
+/* Everything but the name, the setting and start, shared by both modes. */
+#define SLUICE_OPS                                  \
+    .stop = sluice_stop, .restart = sluice_restart, \
+    .connect = sluice_connect, .disconnect = sluice_disconnect, .setup = sluice_setup, \
+    .publish = sluice_publish, .pull_ack = sluice_pull_ack, \
+    .pull_next = sluice_pull_next, .ping = sluice_ping, .ack_held = sluice_ack_held, \
+    .disk_bytes = sluice_disk_bytes, .pid = sluice_pid, \
+    .durable_writes = sluice_durable_writes
+
 const bench_driver *bench_driver_sluice(void)
 {
     static const bench_driver driver = {
         .name = "sluice",
-        .setting = "fdatasync (of the write-ahead journal, or an LMDB synced commit) before every publish reply",
+        .setting = "fdatasync (of the write-ahead journal, or an LMDB synced commit) before "
+                   "every publish reply",
         .start = sluice_start,
-        .stop = sluice_stop,
-        .restart = sluice_restart,
-        .connect = sluice_connect,
-        .disconnect = sluice_disconnect,
-        .setup = sluice_setup,
-        .publish = sluice_publish,
-        .pull_ack = sluice_pull_ack,
-        .pull_next = sluice_pull_next,
-        .ping = sluice_ping,
-        .ack_held = sluice_ack_held,
-        .disk_bytes = sluice_disk_bytes,
-        .pid = sluice_pid,
-        .durable_writes = sluice_durable_writes,
+        SLUICE_OPS,
+    };
+    return &driver;
+}
+
+const bench_driver *bench_driver_sluice_relaxed(void)
+{
+    static const bench_driver driver = {
+        .name = "sluice (relaxed)",
+        .setting = "relaxed-sync: LMDB commits without fsync, an fsync every 100 ms: may lose "
+                   "the last moments on power loss (not on a crash of the process)",
+        .start = sluice_start_relaxed,
+        SLUICE_OPS,
     };
     return &driver;
 }

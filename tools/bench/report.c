@@ -266,7 +266,8 @@ static void print_publish(FILE *f, const bench_run *run)
     side_row(f, run, lead, pick_ping, NULL);
     fprintf(f, "\nThe ping row is the round trip alone (sluice: ping; Redis: PING; JetStream: "
                "a NATS PING/PONG), requests/s: the ceiling of the 64 x 1 rows on this "
-               "machine, whatever the system does with an event.\n\n");
+               "machine, whatever the system does with an event. sluice (relaxed) is the "
+               "same daemon with the same round trip: its pings are sluice's.\n\n");
 }
 
 static void print_pull(FILE *f, const bench_run *run)
@@ -315,7 +316,7 @@ static void print_latency(FILE *f, const bench_run *run)
                "schedule). Delivery: a consumer long-polls; the payload carries the due time. "
                "Ping: the same schedule and connections with a request that stores nothing "
                "(sluice: ping; Redis: PING; JetStream: a NATS PING/PONG), the floor under a "
-               "publish. The schedule alone: the same pool of threads and pacing with no "
+               "publish (sluice (relaxed) shares sluice's). The schedule alone: the same pool of threads and pacing with no "
                "request, how late the threads woke (they sleep without timer slack), the "
                "floor under every row. Stolen CPU: the share of the machine's CPU time "
                "that the hypervisor gave to something else while the row ran (steal in "
@@ -382,7 +383,8 @@ static void print_memory(FILE *f, const bench_run *run)
                "private clean). MiB.%s\n\n",
             (unsigned long long)run->opt.backlog, BACKLOG_PRODUCERS, BACKLOG_BATCH,
             run->opt.compare_backlog ? ""
-                                     : " Redis and JetStream hold a backlog in RAM: they "
+                                     : " Redis and JetStream hold a backlog in RAM, and "
+                                       "sluice (relaxed) keeps it as sluice does: they "
                                        "run this only with --compare-backlog.");
     fprintf(f, "| system | backlog events | VmHWM | VmRSS | private | anonymous | disk |\n"
                "|---|---|---|---|---|---|---|\n");

@@ -16,7 +16,8 @@
 #include "stats.h"
 #include "workload.h"
 
-#define NKINDS 4           /* systems: sluice, redis always, redis everysec, jetstream */
+#define NKINDS 5           /* systems: sluice, sluice relaxed, redis always, redis
+                              everysec, jetstream */
 #define NPAYLOADS 2
 #define NPRODUCERS 3
 #define NBATCHES 3
@@ -32,7 +33,7 @@
 #define ROUNDS_MAX 9u      /* --rounds at most */
 #define PROBE_FSYNCS 200u  /* fdatasyncs of the probe next to an fsync-scaled run */
 
-enum { KIND_SLUICE, KIND_REDIS_ALWAYS, KIND_REDIS_EVERYSEC, KIND_JETSTREAM };
+enum { KIND_SLUICE, KIND_SLUICE_RELAXED, KIND_REDIS_ALWAYS, KIND_REDIS_EVERYSEC, KIND_JETSTREAM };
 
 /* The matrix (results.c). */
 extern const size_t payload_sizes[NPAYLOADS];
