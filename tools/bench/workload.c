@@ -13,7 +13,10 @@
 #include "stats.h"
 
 #define LATENCY_SENDERS 64u        /* connections pacing the open loop */
-#define PULL_WAIT_MS 100u          /* long-poll of a consumer */
+#define PULL_WAIT_MS 0u            /* pull+ack runs: the backlog is all there before the
+                                      clock starts, so a pull that finds nothing must not
+                                      wait for more (a long-poll at the end of a run, on a
+                                      pull carrying the last acks, was counted as time) */
 #define DELIVERY_GRACE_MS 5000u    /* consumer keeps going after the publishers */
 #define DELIVERY_MAX_BATCH 1000u
 #define PAYLOAD_POOL 1000u         /* distinct payloads a publish run cycles through */
@@ -339,6 +342,7 @@ static void *pull_main(void *arg)
         return NULL;
     const bench_driver *drv = sh->t->drv;
     bool with_next = sh->mode == BENCH_ACK_WITH_NEXT_PULL;
+    size_t held = 0; /* with_next: what the last pull left to ack */
     while (keep_going(sh->t, &sh->failed, sh->deadline_ns) &&
            atomic_load(&sh->consumed) < sh->events) {
         size_t got = 0;
@@ -350,16 +354,16 @@ static void *pull_main(void *arg)
             atomic_store(&sh->failed, 1);
             return NULL;
         }
-        if (got) {
-            atomic_fetch_add(&sh->consumed, got);
+        atomic_fetch_add(&sh->consumed, got);
+        if (got || held) /* it consumed some, or acked what the one before pulled */
             atomic_max_u64(&sh->last_ns, bench_now_ns());
-        }
+        held = with_next ? got : 0;
     }
     /* The last batch counts once its ack is done: the clock runs until then. */
     if (with_next) {
         if (drv->ack_held(w->conn) != 0)
             atomic_store(&sh->failed, 1);
-        else
+        else if (held)
             atomic_max_u64(&sh->last_ns, bench_now_ns());
     }
     return NULL;
