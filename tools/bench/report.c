@@ -279,9 +279,8 @@ static void print_pull(FILE *f, const bench_run *run)
                "one batch travelling with the pull of the next (sluice: a pull with `ack`; "
                "Redis: XACK and XREADGROUP pipelined; JetStream acks never wait for an "
                "answer, so its two rows run the same loop); the last batch is acked before "
-               "the clock stops. Pulls do not wait for more events (the backlog is all "
-               "there before the clock starts; JetStream's fetch waits its 10 ms "
-               "minimum).\n\n",
+               "the clock stops. Each pull asks for at most what no other consumer has "
+               "claimed, so none at the end waits for events that will not come.\n\n",
             (unsigned long long)run->opt.events, PULL_BATCH);
     side_header(f, run, "acks | consumers", 2);
     for (int m = 0; m < NPULL_MODES; m++)

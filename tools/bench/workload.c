@@ -13,10 +13,8 @@
 #include "stats.h"
 
 #define LATENCY_SENDERS 64u        /* connections pacing the open loop */
-#define PULL_WAIT_MS 0u            /* pull+ack runs: the backlog is all there before the
-                                      clock starts, so a pull that finds nothing must not
-                                      wait for more (a long-poll at the end of a run, on a
-                                      pull carrying the last acks, was counted as time) */
+#define PULL_WAIT_MS 100u          /* long-poll of a consumer (pull+ack runs claim what
+                                      they pull, so it does not come into play there) */
 #define DELIVERY_GRACE_MS 5000u    /* consumer keeps going after the publishers */
 #define DELIVERY_MAX_BATCH 1000u
 #define PAYLOAD_POOL 1000u         /* distinct payloads a publish run cycles through */
@@ -319,6 +317,7 @@ typedef struct pull_shared {
     bench_pull_mode mode;          /* how the acks go */
     uint64_t events;               /* events to consume in all */
     uint64_t deadline_ns;          /* the cap */
+    atomic_uint_fast64_t unclaimed;/* events no consumer has claimed for a pull */
     atomic_uint_fast64_t consumed; /* events pulled and acked */
     atomic_uint_fast64_t last_ns;  /* time of the last ack that consumed some */
     atomic_int failed;             /* a pull or ack failed */
@@ -334,6 +333,19 @@ static void ignore_event(void *ctx, const void *payload, size_t len)
     (void)ctx, (void)payload, (void)len;
 }
 
+/* Take up to max of *unclaimed for one pull: each consumer pulls only what
+ * is left for it, so no pull at the end of a run finds nothing and waits
+ * (such a wait, on a pull carrying the last acks, would count as time). */
+static size_t claim(atomic_uint_fast64_t *unclaimed, size_t max)
+{
+    uint_fast64_t left = atomic_load(unclaimed);
+    size_t take;
+    do
+        take = left < max ? (size_t)left : max;
+    while (take > 0 && !atomic_compare_exchange_weak(unclaimed, &left, left - take));
+    return take;
+}
+
 static void *pull_main(void *arg)
 {
     pull_worker *w = arg;
@@ -343,17 +355,20 @@ static void *pull_main(void *arg)
     const bench_driver *drv = sh->t->drv;
     bool with_next = sh->mode == BENCH_ACK_WITH_NEXT_PULL;
     size_t held = 0; /* with_next: what the last pull left to ack */
+    size_t want;
     while (keep_going(sh->t, &sh->failed, sh->deadline_ns) &&
-           atomic_load(&sh->consumed) < sh->events) {
+           (want = claim(&sh->unclaimed, sh->max_batch)) > 0) {
         size_t got = 0;
-        int rc = with_next ? drv->pull_next(w->conn, sh->max_batch, PULL_WAIT_MS, ignore_event,
-                                            NULL, &got)
-                           : drv->pull_ack(w->conn, sh->max_batch, PULL_WAIT_MS, ignore_event,
-                                           NULL, &got);
+        int rc = with_next ? drv->pull_next(w->conn, want, PULL_WAIT_MS, ignore_event, NULL,
+                                            &got)
+                           : drv->pull_ack(w->conn, want, PULL_WAIT_MS, ignore_event, NULL,
+                                           &got);
         if (rc != 0) {
             atomic_store(&sh->failed, 1);
             return NULL;
         }
+        if (got < want) /* another pull may get them */
+            atomic_fetch_add(&sh->unclaimed, want - got);
         atomic_fetch_add(&sh->consumed, got);
         if (got || held) /* it consumed some, or acked what the one before pulled */
             atomic_max_u64(&sh->last_ns, bench_now_ns());
@@ -375,7 +390,8 @@ int bench_pull_run(const bench_target *t, unsigned consumers, size_t max_batch,
     memset(out, 0, sizeof *out);
     if (consumers == 0 || max_batch == 0)
         return -1;
-    pull_shared sh = {.t = t, .max_batch = max_batch, .mode = mode, .events = events};
+    pull_shared sh = {.t = t, .max_batch = max_batch, .mode = mode, .events = events,
+                      .unclaimed = events};
     gate_init(&sh.start);
     crew c;
     pull_worker *w = NULL;
