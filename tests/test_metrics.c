@@ -552,7 +552,6 @@ TEST(store_groups_webhooks_storage)
     atomic_store(&f.counters.parked_pulls, 2);
     atomic_store(&f.counters.connections, 5);
     atomic_store(&f.counters.commits, 3);
-    atomic_store(&f.counters.commit_us, 1250);
     atomic_store(&f.counters.journal_us, 350);
     atomic_store(&f.counters.commit_requests, 40);
     atomic_store(&f.counters.checkpoint_us, 900);

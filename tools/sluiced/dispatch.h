@@ -37,8 +37,7 @@ typedef struct sl_server_counters {
     atomic_uint_fast64_t commits;     /* LMDB commits (checkpoints; durable: two flushes) */
     atomic_uint_fast64_t journal_writes; /* batches made durable by the journal instead
                                          (one write, one fdatasync) */
-    atomic_uint_fast64_t commit_us;   /* time spent in both, fsync included */
-    atomic_uint_fast64_t journal_us;  /* of that, in journal writes (record, pwritev,
+    atomic_uint_fast64_t journal_us;  /* time in journal writes (record, pwritev,
                                          fdatasync) */
     atomic_uint_fast64_t checkpoint_us; /* time in LMDB commits (those above, and the
                                          idle ones): the writer's longest stalls */

@@ -190,9 +190,10 @@ static sl_err render_server(const sl_server_counters *k, uint64_t now_ms, sl_mte
                     sl_mtext_fmt_u64(v, atomic_load(&k->journal_writes)));
     if (rc == SL_OK)
         rc = single(out, "sluice_commit_seconds_total", "counter",
-                    "Time spent making batches durable (commits and journal writes, syncs "
-                    "included)",
-                    sl_mtext_fmt_fixed(v, atomic_load(&k->commit_us), 6));
+                    "Time spent making batches durable (journal writes and LMDB commits, "
+                    "idle checkpoints and syncs included): the sum of the two below",
+                    sl_mtext_fmt_fixed(v, atomic_load(&k->journal_us) +
+                                              atomic_load(&k->checkpoint_us), 6));
     if (rc == SL_OK)
         rc = single(out, "sluice_journal_seconds_total", "counter",
                     "Time in journal writes (the batch's record, pwritev, fdatasync): "

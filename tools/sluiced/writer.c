@@ -225,7 +225,6 @@ static sl_err make_durable(sl_writer *w, const batch *b, bool maintain)
     }
     uint64_t took = sl_mono_us() - t0;
     atomic_fetch_add(journal ? &w->counters->journal_writes : &w->counters->commits, 1);
-    atomic_fetch_add(&w->counters->commit_us, took);
     atomic_fetch_add(journal ? &w->counters->journal_us : &w->counters->checkpoint_us, took);
     atomic_fetch_add(&w->counters->commit_requests, b->n);
     return SL_OK;
