@@ -434,12 +434,12 @@ static pid_t sluice_pid(bench_system *s)
 }
 
 /* Everything but the name, the setting and start, shared by both modes. */
-#define SLUICE_OPS                                  \
-    .stop = sluice_stop, .restart = sluice_restart, \
+#define SLUICE_OPS                                                                     \
+    .stop = sluice_stop, .restart = sluice_restart,                                    \
     .connect = sluice_connect, .disconnect = sluice_disconnect, .setup = sluice_setup, \
-    .publish = sluice_publish, .pull_ack = sluice_pull_ack, \
-    .pull_next = sluice_pull_next, .ping = sluice_ping, .ack_held = sluice_ack_held, \
-    .disk_bytes = sluice_disk_bytes, .pid = sluice_pid, \
+    .publish = sluice_publish, .pull_ack = sluice_pull_ack,                            \
+    .pull_next = sluice_pull_next, .ping = sluice_ping, .ack_held = sluice_ack_held,   \
+    .disk_bytes = sluice_disk_bytes, .pid = sluice_pid,                                \
     .durable_writes = sluice_durable_writes
 
 const bench_driver *bench_driver_sluice(void)
