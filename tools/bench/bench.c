@@ -602,9 +602,6 @@ static bool target_publish(const publish_spec *s)
     return (s->k == 1 && s->b == 2) || (s->p == 0 && s->k == 2 && s->b == 0);
 }
 
-/* Run one cell on every system, `rounds` times, interleaved: round 1 on each
- * system, then round 2, ... so the systems compared share a time window on
- * a machine whose speed drifts. state_of: the cell's state in a system. */
 /* Whether the cell of job runs on sr's system: sluice (relaxed) is the same
  * daemon as sluice, so the round trip alone (the ping cells) is measured on
  * sluice only. */
@@ -614,6 +611,9 @@ static bool runs_cell(const sys_result *sr, system_job job)
     return !(ping && sr->kind == KIND_SLUICE_RELAXED);
 }
 
+/* Run one cell on every system, `rounds` times, interleaved: round 1 on each
+ * system, then round 2, ... so the systems compared share a time window on
+ * a machine whose speed drifts. state_of: the cell's state in a system. */
 static void run_cell(bench_run *run, unsigned rounds, system_job job, void *ctx,
                      int *(*state_of)(sys_result *sr, const void *ctx))
 {
